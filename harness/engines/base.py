@@ -1,0 +1,82 @@
+"""The Engine protocol: chats in, completions out, with token counts.
+
+An engine is built from an `EngineConfig` by a factory registered under kind "engine".
+It must load its model lazily (on the first `generate`), so that a run served entirely
+from the results store never loads a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from harness.errors import UserError
+from harness.records import Completion, GenerationParams, Message
+from harness.registry import lookup
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What every engine may be given; each engine uses the fields that apply to it."""
+
+    model: str
+    """Embedded name, local directory, hub id, or (openai engine) the endpoint's model name."""
+    device: str = "cpu"
+    """Torch device for local engines."""
+    dtype: str = "float32"
+    """Weights dtype for local engines (fp32 on CPU: bf16 is slower there and batch-unstable)."""
+    batch_size: int = 16
+    """Prompts per forward pass (transformers) or per chunk handed to the engine."""
+    base_url: str | None = None
+    """OpenAI-compatible endpoint; None means the `openai` client's own default/env."""
+    concurrency: int = 8
+    """Requests in flight at once (openai engine)."""
+    timeout: float = 120.0
+    """Seconds per request (openai engine)."""
+    max_retries: int = 4
+    """Retries of 429/5xx/timeouts, with the client's exponential backoff (openai engine)."""
+    options: dict[str, Any] = field(default_factory=dict)
+    """Engine-specific extras passed through (e.g. vLLM's tensor_parallel_size)."""
+
+
+class PromptTooLongError(UserError):
+    """A prompt does not fit the model's context together with max_new_tokens."""
+
+    def __init__(self, index: int, prompt_tokens: int, max_new_tokens: int, context: int) -> None:
+        self.index = index
+        super().__init__(
+            f"prompt has {prompt_tokens} tokens; with max_new_tokens={max_new_tokens} it exceeds "
+            f"the model's context of {context} tokens"
+        )
+
+
+class Engine(Protocol):
+    """Generates completions for chats."""
+
+    name: str
+    """Registered engine name."""
+
+    def identity(self) -> dict[str, Any]:
+        """What determines the outputs (engine, model, fingerprint, dtype); stored and hashed
+        into cache keys. Must be cheap (no model load) and must not contain secrets."""
+        ...
+
+    @property
+    def chunk_size(self) -> int:
+        """How many prompts the runner should hand over at once."""
+        ...
+
+    def generate(
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[list[Completion]]:
+        """`params.n` completions for each chat, in input order."""
+        ...
+
+
+def create_engine(name: str, config: EngineConfig) -> Engine:
+    """Build the engine registered as `name`."""
+    import harness.engines  # noqa: F401  (registers the built-in engines)
+
+    engine: Engine = lookup("engine", name)(config)
+    return engine

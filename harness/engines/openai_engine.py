@@ -1,0 +1,109 @@
+"""Any OpenAI-compatible chat endpoint (OpenAI, vLLM's server, `harness serve`, ...).
+
+`--model` is the name sent to the endpoint. The `openai` client reads `OPENAI_BASE_URL` and
+`OPENAI_API_KEY` itself; the key is never stored, logged or put into an identity.
+Requests run concurrently; the client retries 429/5xx/timeouts with backoff. A request
+that still fails becomes a completion with finish_reason 'error' and its reason, which the
+runner records as failed (and does not cache), so a re-run tries it again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from harness.engines.base import EngineConfig
+from harness.errors import MissingDependencyError, UserError
+from harness.records import Completion, GenerationParams, Message
+from harness.registry import register
+
+
+class OpenAIEngine:
+    """Chat completions over HTTP, one request per completion, `concurrency` at a time."""
+
+    name = "openai"
+
+    def __init__(self, config: EngineConfig) -> None:
+        if config.concurrency < 1:
+            raise UserError("concurrency must be at least 1")
+        self.config = config
+        self.base_url = config.base_url or os.environ.get("OPENAI_BASE_URL")
+        self._client: Any = None
+
+    def identity(self) -> dict[str, Any]:
+        return {"engine": self.name, "model": self.config.model, "base_url": self.base_url}
+
+    @property
+    def chunk_size(self) -> int:
+        return max(self.config.concurrency * 4, self.config.batch_size)
+
+    def _get_client(self) -> Any:
+        if self._client is None:
+            try:
+                import openai
+            except ImportError:
+                raise MissingDependencyError("openai", "the openai engine") from None
+            key = os.environ.get("OPENAI_API_KEY")
+            if key is None and self.base_url is None:
+                raise UserError(
+                    "the openai engine needs OPENAI_API_KEY, or --base-url for a local endpoint"
+                )
+            self._client = openai.OpenAI(
+                api_key=key or "EMPTY",
+                base_url=self.base_url,
+                timeout=self.config.timeout,
+                max_retries=self.config.max_retries,
+            )
+        return self._client
+
+    def _one(self, chat: Sequence[Message], params: GenerationParams, index: int) -> Completion:
+        import openai
+
+        client = self._get_client()
+        try:
+            resp = client.chat.completions.create(
+                model=self.config.model,
+                messages=[m.model_dump() for m in chat],
+                temperature=params.temperature,
+                top_p=params.top_p,
+                max_tokens=params.max_new_tokens,
+                seed=params.seed + index,
+                n=1,
+            )
+            choice = resp.choices[0]
+            text = choice.message.content or ""
+            usage = resp.usage
+        except (openai.APIError, AttributeError, IndexError, TypeError, ValueError) as e:
+            return Completion("", 0, 0, "error", error=f"{type(e).__name__}: {_safe(str(e))}")
+        return Completion(
+            text=text,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            finish_reason="length" if choice.finish_reason == "length" else "stop",
+        )
+
+    def generate(
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[list[Completion]]:
+        self._get_client()
+        jobs = [(i, k) for i in range(len(chats)) for k in range(params.n)]
+        with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
+            done = list(pool.map(lambda job: self._one(chats[job[0]], params, job[1]), jobs))
+        results: list[list[Completion]] = [[] for _ in chats]
+        for (i, _), completion in zip(jobs, done, strict=True):
+            results[i].append(completion)
+        return results
+
+
+def _safe(message: str) -> str:
+    """An error message with the API key blanked out, should a server echo it back."""
+    key = os.environ.get("OPENAI_API_KEY")
+    return message.replace(key, "***") if key else message
+
+
+@register("engine", "openai")
+def openai_engine(config: EngineConfig) -> OpenAIEngine:
+    """Generation through an OpenAI-compatible endpoint."""
+    return OpenAIEngine(config)

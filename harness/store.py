@@ -1,0 +1,157 @@
+"""The results store: every finished generation and score, in SQLite (WAL), keyed by content.
+
+A generation's key hashes the engine identity, the sampling parameters, the chat and the
+sample index; a score's key hashes the scorer spec and what it scored. A run therefore
+resumes where it stopped, and an identical re-run is served from here without a model.
+Each chunk of finished work is committed in one transaction, so a kill loses at most the
+chunk in flight and never leaves half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.errors import UserError
+from harness.records import Completion, Score
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    key TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    params TEXT NOT NULL,
+    chat TEXT NOT NULL,
+    sample_index INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    finish_reason TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scores (
+    key TEXT PRIMARY KEY,
+    scorer TEXT NOT NULL,
+    value REAL,
+    label TEXT,
+    reason TEXT,
+    extra TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+
+def content_key(*parts: Any) -> str:
+    """A stable SHA-256 of JSON-serialisable parts."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ResultsStore:
+    """Thin, typed access to the SQLite file; one connection per store object."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as e:
+            raise UserError(f"{path}: cannot open the results store ({e})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def get_generations(self, keys: Sequence[str]) -> dict[str, Completion]:
+        """The stored completions among `keys`."""
+        found: dict[str, Completion] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                "SELECT key, text, prompt_tokens, completion_tokens, finish_reason "
+                f"FROM generations WHERE key IN ({marks})",
+                part,
+            )
+            for key, text, pt, ct, fr in rows:
+                found[key] = Completion(text, pt, ct, fr)
+        return found
+
+    def put_generations(
+        self,
+        rows: Iterable[
+            tuple[str, dict[str, Any], dict[str, Any], list[dict[str, str]], int, Completion]
+        ],
+    ) -> None:
+        """Store (key, identity, params, chat, index, completion) rows in one transaction."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO generations VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        key,
+                        json.dumps(identity, sort_keys=True),
+                        json.dumps(params, sort_keys=True),
+                        json.dumps(chat, ensure_ascii=False),
+                        index,
+                        c.text,
+                        c.prompt_tokens,
+                        c.completion_tokens,
+                        c.finish_reason,
+                        now,
+                    )
+                    for key, identity, params, chat, index, c in rows
+                    if c.finish_reason != "error"
+                ],
+            )
+
+    def get_scores(self, keys: Sequence[str]) -> dict[str, Score]:
+        """The stored scores among `keys`."""
+        found: dict[str, Score] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                f"SELECT key, scorer, value, label, reason, extra FROM scores WHERE key IN ({marks})",
+                part,
+            )
+            for key, scorer, value, label, reason, extra in rows:
+                found[key] = Score(scorer, value, label, reason, json.loads(extra))
+        return found
+
+    def put_scores(self, rows: Iterable[tuple[str, Score]]) -> None:
+        """Store (key, score) rows in one transaction."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO scores VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        k,
+                        s.scorer,
+                        s.value,
+                        s.label,
+                        s.reason,
+                        json.dumps(s.extra, sort_keys=True),
+                        now,
+                    )
+                    for k, s in rows
+                ],
+            )
+
+    def count_generations(self) -> int:
+        """How many generations are stored (for tests and diagnostics)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])

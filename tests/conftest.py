@@ -1,0 +1,215 @@
+"""Shared fixtures: an isolated HARNESS_HOME (with the model cache shared across tests),
+the embedded model exported once per machine, real data from ../shared/data, and a scripted
+engine for runner tests that do not need a real model."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from harness.engines.base import EngineConfig
+from harness.records import Completion, GenerationParams, Message
+from harness.registry import register
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_DATA = ROOT.parent / "shared" / "data"
+# The exported embedded model is kept between test sessions (export takes about 20 s).
+MODELS_DIR = Path(
+    os.environ.get("HARNESS_TEST_MODELS", Path.home() / ".cache" / "alignment-harness" / "models")
+)
+
+
+@pytest.fixture(autouse=True)
+def harness_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A fresh HARNESS_HOME per test (own results store), sharing the model cache."""
+    home = tmp_path / "harness-home"
+    home.mkdir()
+    MODELS_DIR.mkdir(parents=True, exist_ok=True)
+    (home / "models").symlink_to(MODELS_DIR, target_is_directory=True)
+    monkeypatch.setenv("HARNESS_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The real data sets beside the repository."""
+    if not SHARED_DATA.is_dir():
+        pytest.fail(
+            f"{SHARED_DATA} is missing: the tests need ../shared/data beside the repository"
+        )
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def smollm2_dir() -> Path:
+    """The embedded model exported to safetensors (once per machine)."""
+    from harness.models import export_embedded
+
+    target = MODELS_DIR / "smollm2"
+    if not (target / "config.json").exists():
+        export_embedded("smollm2", target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def smollm2_engine(smollm2_dir: Path) -> Any:
+    """One loaded transformers engine on the embedded model for the whole session."""
+    from harness.engines.transformers_engine import TransformersEngine
+
+    engine = TransformersEngine(EngineConfig(model=str(smollm2_dir), batch_size=8))
+    engine.encode([[Message(role="user", content="hi")]])  # load now, once
+    return engine
+
+
+@dataclass
+class ScriptedEngine:
+    """An engine that answers from a script: `responses[prompt]`, else an echo.
+
+    `fail_on_call` raises KeyboardInterrupt on that call (1-based), as a kill would;
+    `error_prompts` come back as failed completions, as an endpoint error would.
+    """
+
+    config: EngineConfig
+    responses: dict[str, str] = field(default_factory=dict)
+    fail_on_call: int | None = None
+    error_prompts: set[str] = field(default_factory=set)
+    calls: list[list[str]] = field(default_factory=list)
+    name: str = "scripted"
+
+    def identity(self) -> dict[str, Any]:
+        return {"engine": self.name, "model": self.config.model}
+
+    @property
+    def chunk_size(self) -> int:
+        return self.config.batch_size
+
+    def generate(
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams
+    ) -> list[list[Completion]]:
+        prompts = [chat[-1].content for chat in chats]
+        self.calls.append(prompts)
+        if self.fail_on_call == len(self.calls):
+            raise KeyboardInterrupt
+        out = []
+        for p in prompts:
+            if p in self.error_prompts:
+                out.append(
+                    [Completion("", 0, 0, "error", error="HTTP 500 from the endpoint")] * params.n
+                )
+            else:
+                text = self.responses.get(p, f"Here is my answer to: {p}")
+                out.append([Completion(text, len(p.split()), len(text.split()), "stop")] * params.n)
+        return out
+
+
+class ScriptedFactory:
+    """Hands out one ScriptedEngine per run and remembers them."""
+
+    def __init__(self) -> None:
+        self.engines: list[ScriptedEngine] = []
+        self.settings: dict[str, Any] = {}
+
+    def __call__(self, config: EngineConfig) -> ScriptedEngine:
+        engine = ScriptedEngine(config, **self.settings)
+        self.engines.append(engine)
+        return engine
+
+
+_factory = ScriptedFactory()
+register("engine", "scripted")(_factory)
+
+
+@pytest.fixture
+def scripted() -> Iterator[ScriptedFactory]:
+    """The scripted engine's factory, reset for each test."""
+    _factory.engines.clear()
+    _factory.settings = {}
+    yield _factory
+
+
+class FakeOpenAIServer:
+    """A scripted OpenAI-compatible endpoint on loopback (the network edge).
+
+    Answers `echo: <last user message>`; prompts in `status_for` get that HTTP status instead.
+    Records every request body and Authorization header.
+    """
+
+    def __init__(self) -> None:
+        import json
+        import threading
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.requests: list[dict[str, Any]] = []
+        self.auth: list[str] = []
+        self.status_for: dict[str, int] = {}
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def do_GET(self) -> None:
+                self._send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append(body)
+                server.auth.append(self.headers.get("Authorization", ""))
+                prompt = body["messages"][-1]["content"]
+                if prompt in server.status_for:
+                    self._send(
+                        server.status_for[prompt], {"error": {"message": "scripted failure"}}
+                    )
+                    return
+                text = f"echo: {prompt}"
+                self._send(
+                    200,
+                    {
+                        "id": "c1",
+                        "object": "chat.completion",
+                        "created": 0,
+                        "model": body["model"],
+                        "choices": [
+                            {
+                                "index": 0,
+                                "finish_reason": "stop",
+                                "message": {"role": "assistant", "content": text},
+                            }
+                        ],
+                        "usage": {
+                            "prompt_tokens": len(prompt.split()),
+                            "completion_tokens": len(text.split()),
+                            "total_tokens": 0,
+                        },
+                    },
+                )
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def fake_openai() -> Iterator[FakeOpenAIServer]:
+    """A fake OpenAI-compatible endpoint on 127.0.0.1."""
+    server = FakeOpenAIServer()
+    yield server
+    server.close()

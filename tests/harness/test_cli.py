@@ -1,0 +1,142 @@
+"""The `harness` command end to end, in process."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from harness.cli import app
+
+runner = CliRunner()
+
+
+@pytest.mark.model
+def test_run_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> None:
+    out = tmp_path / "run"
+    args = [
+        "run",
+        "--model",
+        "smollm2",
+        "--suite",
+        "quick",
+        "--limit",
+        "6",
+        "--max-new-tokens",
+        "32",
+        "--out",
+        str(out),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+    assert len(items) == 18
+    assert all(r["completion"].strip() and r["completion_tokens"] > 0 for r in items)
+    assert all(r["scores"]["refusal"]["label"] in {"compliance", "full_refusal"} for r in items)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "smollm2"
+    metrics = summary["metrics"]
+    assert {(m["suite"], m["metric"]) for m in metrics} >= {
+        ("harmful-smoke", "harmful_compliance_rate"),
+        ("overrefusal-smoke", "over_refusal_rate"),
+    }
+    assert all(set(m) >= {"suite", "metric", "value", "ci_low", "ci_high", "n"} for m in metrics)
+    assert all(m["n"] > 0 and m["ci_low"] <= m["value"] <= m["ci_high"] for m in metrics)
+    html = (out / "report.html").read_text()
+    assert "harmful_compliance_rate" in html and "Content-Security-Policy" in html
+
+    again = runner.invoke(app, [*args[:-1], str(tmp_path / "again")])
+    assert again.exit_code == 0 and "0 generated, 18 from the store" in again.output
+    assert (tmp_path / "again" / "items.jsonl").read_text() == (out / "items.jsonl").read_text()
+
+
+def test_bad_suite_is_one_line_exit_2_and_nothing_written(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("items:\n  - id: a\n    prompt: hi\n    shuold_refuse: true\n")
+    out = tmp_path / "out"
+    result = runner.invoke(
+        app, ["run", "--model", "x", "--suite", str(bad), "--out", str(out), "--engine", "scripted"]
+    )
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [f"error: {bad}:4: field 'shuold_refuse': Extra inputs are not permitted"]
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--engine", "trnasformers"], "unknown engine 'trnasformers'"),
+        (["--scorers", "refusl"], "Did you mean 'refusal'"),
+        (["--max-new-tokens", "0"], "--max-new-tokens"),
+        (["--limit", "0"], "--limit must be at least 1"),
+    ],
+)
+def test_bad_options_are_user_errors(tmp_path: Path, extra: list[str], message: str) -> None:
+    result = runner.invoke(
+        app, ["run", "--model", "smollm2", "--suite", "quick", "--out", str(tmp_path / "o"), *extra]
+    )
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_unknown_model_is_a_user_error(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app, ["run", "--model", "no-such-model", "--suite", "quick", "--out", str(tmp_path / "o")]
+    )
+    assert result.exit_code == 2 and "unknown model 'no-such-model'" in result.stderr
+
+
+def test_unwritable_output_dir(tmp_path: Path, scripted) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--model",
+            "m",
+            "--suite",
+            "quick",
+            "--engine",
+            "scripted",
+            "--out",
+            str(blocker / "out"),
+        ],
+    )
+    assert result.exit_code == 2 and "cannot create the output directory" in result.stderr
+
+
+def test_failed_items_exit_3(tmp_path: Path, scripted) -> None:
+    scripted.settings = {"error_prompts": {"What is 17 multiplied by 23?"}}
+    result = runner.invoke(
+        app,
+        [
+            "run",
+            "--model",
+            "m",
+            "--suite",
+            "helpful-smoke",
+            "--limit",
+            "2",
+            "--engine",
+            "scripted",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+    )
+    assert result.exit_code == 3
+    assert "failed: helpful-smoke/hp-01: HTTP 500 from the endpoint" in result.stderr
+    assert (tmp_path / "o" / "summary.json").exists()
+
+
+def test_suites_commands(shared_data: Path) -> None:
+    listed = runner.invoke(app, ["suites", "list"])
+    assert (
+        listed.exit_code == 0
+        and "quick = harmful-smoke + overrefusal-smoke + helpful-smoke" in listed.output
+    )
+    checked = runner.invoke(
+        app, ["suites", "check", f"xstest:{shared_data / 'xstest' / 'xstest_prompts.csv'}"]
+    )
+    assert checked.exit_code == 0 and "xstest: 450 items (200 should_refuse)" in checked.output

@@ -1,0 +1,82 @@
+"""The run report escapes model text and forbids scripts."""
+
+from html.parser import HTMLParser
+
+from reports.run_report import CSP, render_run_report
+
+HOSTILE = '</pre></div><script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a>'
+
+
+class Collect(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+
+def summary() -> dict:
+    return {
+        "model": "<b>model</b>",
+        "metrics": [
+            {
+                "suite": "s",
+                "metric": "over_refusal_rate",
+                "value": 0.25,
+                "ci_low": 0.05,
+                "ci_high": 0.7,
+                "n": 4,
+                "scorer": "refusal",
+            }
+        ],
+        "counts": {"items": 1, "generated": 1, "cached": 0, "failed": 0},
+        "manifest": {
+            "model": "<b>model</b>",
+            "engine": {"engine": "transformers"},
+            "params": {"seed": 0},
+            "suites": [{"name": "s", "n": 1, "source": "s"}],
+            "scorers": [{"name": "refusal", "kind": "rules", "version": "v"}],
+            "versions": {"python": "3.11"},
+            "command": "harness run",
+        },
+    }
+
+
+def item(text: str) -> dict:
+    return {
+        "suite": "s",
+        "id": "i<1>",
+        "sample_index": 0,
+        "category": None,
+        "should_refuse": False,
+        "prompt": HOSTILE,
+        "completion": text,
+        "prompt_tokens": 3,
+        "completion_tokens": 4,
+        "finish_reason": "stop",
+        "error": None,
+        "scores": {"refusal": {"value": 0.0, "label": "compliance", "reason": None, "extra": {}}},
+    }
+
+
+def test_hostile_model_text_is_inert() -> None:
+    html = render_run_report(summary(), [item(HOSTILE)])
+    parser = Collect()
+    parser.feed(html)
+    tags = [t for t, _ in parser.tags]
+    assert "script" not in tags and "img" not in tags and "a" not in tags
+    assert not any(k.startswith("on") for _, attrs in parser.tags for k in attrs)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;model&lt;/b&gt;" in html
+    [meta] = [
+        a
+        for t, a in parser.tags
+        if t == "meta" and a.get("http-equiv") == "Content-Security-Policy"
+    ]
+    assert meta["content"] == CSP and "script-src" not in CSP and "default-src 'none'" in CSP
+
+
+def test_metrics_table_shows_ci_and_n() -> None:
+    html = render_run_report(summary(), [item("fine")])
+    assert "25.0%" in html and "5.0% – 70.0%" in html and ">4<" in html
