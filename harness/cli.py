@@ -73,17 +73,17 @@ def main(
     """Evaluate and judge aligned language models."""
     _state["debug"] = debug
     logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
+        level=logging.WARNING,
         format="%(message)s",
         handlers=[RichHandler(console=err, show_path=False, show_time=False)],
     )
-    for noisy in ("httpx", "httpcore", "openai", "urllib3", "filelock"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    for ours in ("harness", "suites", "judges", "reports", "trainers"):
+        logging.getLogger(ours).setLevel(logging.DEBUG if verbose else logging.INFO)
 
 
 class _RateColumn(ProgressColumn):
     def render(self, task: Task) -> Text:
-        speed = task.finished_speed or task.speed
+        speed = task.completed / task.elapsed if task.elapsed else None  # average since start
         return Text("-- items/s" if speed is None else f"{speed:.2f} items/s", style="cyan")
 
 
@@ -154,6 +154,10 @@ def run(
     store: Annotated[
         Path | None, typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
     ] = None,
+    judge: Annotated[
+        str | None, typer.Option(help="Judge for judge-* scorers: openai:MODEL or local:MODEL.")
+    ] = None,
+    judge_base_url: Annotated[str | None, typer.Option(help="Endpoint of an openai: judge.")] = None,
 ) -> None:
     """Generate completions for suites, score them, and write items.jsonl, summary.json and report.html."""
     from pydantic import ValidationError
@@ -185,6 +189,8 @@ def run(
         scorers=_split(scorers or ["refusal"]),
         limit=limit,
         store=store,
+        judge=judge,
+        judge_base_url=judge_base_url,
         command=shlex.join(["harness", *sys.argv[1:]]),
     )
     with BarProgress(err) as progress:
@@ -235,3 +241,281 @@ def suites_check(
         stdout.print(
             f"{s.name}: {len(s.samples)} items ({refuse} should_refuse), digest {s.digest[:12]}"
         )
+
+
+judge_app = typer.Typer(no_args_is_help=True, help="LLM-as-judge over a JSONL file.")
+app.add_typer(judge_app, name="judge")
+
+JudgeSpec = Annotated[
+    str,
+    typer.Option("--judge", help="openai:MODEL (endpoint) or local:MODEL (e.g. local:smollm2)."),
+]
+InputPath = Annotated[Path, typer.Option("--input", help="JSONL input.")]
+OutputPath = Annotated[Path, typer.Option("--output", help="JSONL output (written atomically).")]
+BaseUrl = Annotated[
+    str | None,
+    typer.Option("--judge-base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
+]
+Concurrency = Annotated[int, typer.Option(help="Judge requests in flight.")]
+MaxRequests = Annotated[int | None, typer.Option(help="Budget: at most this many requests.")]
+MaxTokens = Annotated[
+    int | None, typer.Option("--max-tokens-budget", help="Budget: at most this many tokens.")
+]
+Retries = Annotated[
+    int, typer.Option(help="Retries on 429/5xx/timeouts (exponential backoff with jitter).")
+]
+Timeout = Annotated[float, typer.Option(help="Seconds per judge request.")]
+StorePath = Annotated[
+    Path | None, typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
+]
+PricePrompt = Annotated[
+    float, typer.Option(help="Dollars per million prompt tokens (cost accounting).")
+]
+PriceCompletion = Annotated[float, typer.Option(help="Dollars per million completion tokens.")]
+
+
+def _judging(
+    kind: str,
+    input_path: Path,
+    output: Path,
+    judge_spec: str,
+    template_name: str,
+    base_url: str | None,
+    concurrency: int,
+    max_requests: int | None,
+    max_tokens_budget: int | None,
+    max_retries: int,
+    timeout: float,
+    store: Path | None,
+    price: tuple[float, float],
+    pair_options: dict[str, Any] | None = None,
+) -> None:
+    import json
+
+    from harness.atomic import write_text_atomic
+    from harness.paths import default_store_path
+    from harness.store import ResultsStore
+    from judges.backends import Budget, RetryPolicy, backend_from_spec
+    from judges.classify import judge_classify
+    from judges.files import read_pairs, read_points, result_record, summarise
+    from judges.judge import Judge, Price
+    from judges.pairwise import judge_pairwise
+    from judges.pointwise import judge_pointwise
+    from judges.template import load_template
+
+    template = load_template(template_name)
+    if template.config.kind != kind:
+        raise UserError(
+            f"judge template '{template.name}' is a {template.config.kind} template, not {kind}"
+        )
+    needs_ref = template.config.needs_reference
+    items: Any = (
+        read_pairs(input_path, needs_reference=needs_ref)
+        if kind == "pairwise"
+        else read_points(input_path, needs_reference=needs_ref)
+    )
+    retry = RetryPolicy(max_retries=max_retries, timeout=timeout)
+    backend = backend_from_spec(judge_spec, base_url=base_url, concurrency=concurrency, retry=retry)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    with ResultsStore(store or default_store_path()) as results_store:
+        judge = Judge(
+            judge_spec,
+            template,
+            backend,
+            results_store,
+            Budget(max_requests, max_tokens_budget),
+            Price(*price),
+        )
+        total = len(items) * (
+            2 if kind == "pairwise" and (pair_options or {}).get("swap", True) else 1
+        )
+        with BarProgress(err) as progress:
+            progress.start(f"judge {kind}", total)
+            if kind == "pairwise":
+                results: Any = judge_pairwise(
+                    judge, items, on_done=progress.advance, **(pair_options or {})
+                )
+            elif kind == "pointwise":
+                results = judge_pointwise(judge, items, on_done=progress.advance)
+            else:
+                results = judge_classify(judge, items, on_done=progress.advance)
+    records = [result_record(r, judge) for r in results]
+    summary = summarise(results, judge)
+    write_text_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    summary_path = output.with_name(output.name.removesuffix(".jsonl") + ".summary.json")
+    write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+    usage = summary["usage"]
+    stdout.print(
+        f"{summary['n']} items: {summary['status']}; {usage['requests']} requests "
+        f"({usage['retries']} retries, {usage['failed']} failed), {usage['cached']} from the store, "
+        f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens, {usage['seconds']:.1f} s, ${usage['cost']:.4f}"
+    )
+    for m in summary["metrics"]:
+        stdout.print(
+            f"  {m['metric']}: {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] n={m['n']}"
+        )
+    stdout.print(f"Wrote {output} and {summary_path}")
+    if summary["status"].get("failed"):
+        raise typer.Exit(3)
+
+
+@judge_app.command("pairwise")
+@user_errors
+def judge_pairwise_cmd(
+    input_path: InputPath,
+    output: OutputPath,
+    judge: JudgeSpec,
+    template: Annotated[
+        str,
+        typer.Option(
+            help="Template name or folder (pairwise-v1, pairwise-logprob-v1, pairwise-reference-v1)."
+        ),
+    ] = "pairwise-v1",
+    swap: Annotated[
+        bool, typer.Option("--swap/--no-swap", help="Judge both orders (position-swap debiasing).")
+    ] = True,
+    inconsistent: Annotated[
+        str,
+        typer.Option(help="Inconsistent pairs become a 'tie' or are 'flag'ged without a verdict."),
+    ] = "tie",
+    seed: Annotated[int, typer.Option(help="Seed for the order when --no-swap.")] = 0,
+    judge_base_url: BaseUrl = None,
+    concurrency: Concurrency = 16,
+    max_requests: MaxRequests = None,
+    max_tokens_budget: MaxTokens = None,
+    max_retries: Retries = 5,
+    timeout: Timeout = 60.0,
+    store: StorePath = None,
+    price_prompt: PricePrompt = 0.0,
+    price_completion: PriceCompletion = 0.0,
+) -> None:
+    """Compare response_a and response_b for each prompt; writes both-order verdicts, consistency and the combined verdict."""
+    if inconsistent not in {"tie", "flag"}:
+        raise UserError("--inconsistent must be 'tie' or 'flag'")
+    _judging(
+        "pairwise",
+        input_path,
+        output,
+        judge,
+        template,
+        judge_base_url,
+        concurrency,
+        max_requests,
+        max_tokens_budget,
+        max_retries,
+        timeout,
+        store,
+        (price_prompt, price_completion),
+        {"swap": swap, "inconsistent": inconsistent, "seed": seed},
+    )
+
+
+@judge_app.command("pointwise")
+@user_errors
+def judge_pointwise_cmd(
+    input_path: InputPath,
+    output: OutputPath,
+    judge: JudgeSpec,
+    template: Annotated[str, typer.Option(help="Template name or folder.")] = "pointwise-v1",
+    judge_base_url: BaseUrl = None,
+    concurrency: Concurrency = 16,
+    max_requests: MaxRequests = None,
+    max_tokens_budget: MaxTokens = None,
+    max_retries: Retries = 5,
+    timeout: Timeout = 60.0,
+    store: StorePath = None,
+    price_prompt: PricePrompt = 0.0,
+    price_completion: PriceCompletion = 0.0,
+) -> None:
+    """Grade each response on the template's scale (optionally against its reference)."""
+    _judging(
+        "pointwise",
+        input_path,
+        output,
+        judge,
+        template,
+        judge_base_url,
+        concurrency,
+        max_requests,
+        max_tokens_budget,
+        max_retries,
+        timeout,
+        store,
+        (price_prompt, price_completion),
+    )
+
+
+@judge_app.command("classify")
+@user_errors
+def judge_classify_cmd(
+    input_path: InputPath,
+    output: OutputPath,
+    judge: JudgeSpec,
+    template: Annotated[
+        str, typer.Option(help="Template name or folder (refusal-3class-v1, harmfulness-v1).")
+    ] = "refusal-3class-v1",
+    judge_base_url: BaseUrl = None,
+    concurrency: Concurrency = 16,
+    max_requests: MaxRequests = None,
+    max_tokens_budget: MaxTokens = None,
+    max_retries: Retries = 5,
+    timeout: Timeout = 60.0,
+    store: StorePath = None,
+    price_prompt: PricePrompt = 0.0,
+    price_completion: PriceCompletion = 0.0,
+) -> None:
+    """Label each response with one of the template's labels."""
+    _judging(
+        "classify",
+        input_path,
+        output,
+        judge,
+        template,
+        judge_base_url,
+        concurrency,
+        max_requests,
+        max_tokens_budget,
+        max_retries,
+        timeout,
+        store,
+        (price_prompt, price_completion),
+    )
+
+
+@app.command()
+@user_errors
+def serve(
+    model: Annotated[str, typer.Option(help="'smollm2', a model directory or a hub id.")],
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8011,
+    host: Annotated[
+        str, typer.Option(help="Bind address (loopback unless you mean otherwise).")
+    ] = "127.0.0.1",
+    served_model_name: Annotated[
+        str | None, typer.Option(help="Name clients send as 'model' (default: --model).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Largest batch of concurrent requests.")] = 16,
+    max_pending: Annotated[int, typer.Option(help="Requests in flight before 429.")] = 64,
+    device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
+    dtype: Annotated[str, typer.Option(help="Weights dtype.")] = "float32",
+) -> None:
+    """Serve a local model as an OpenAI-compatible endpoint (/v1/chat/completions, /v1/models)."""
+    import uvicorn
+
+    from harness.engines.base import EngineConfig
+    from harness.engines.transformers_engine import TransformersEngine
+    from harness.serve import build_app
+
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        err.print(
+            f"warning: binding to {host}: anyone who can reach it can use the model", style="yellow"
+        )
+    engine = TransformersEngine(
+        EngineConfig(model=model, batch_size=batch_size, device=device, dtype=dtype)
+    )
+    from harness.records import Message
+
+    engine.encode([[Message(role="user", content="warm-up")]])  # load before accepting requests
+    app_ = build_app(
+        engine, served_model_name or model, max_batch=batch_size, max_pending=max_pending
+    )
+    uvicorn.run(app_, host=host, port=port, log_level="warning")

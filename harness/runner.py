@@ -23,7 +23,7 @@ from harness.outputs import write_outputs
 from harness.paths import default_store_path
 from harness.records import Completion, GenerationParams, Message, MetricValue, Sample, Score
 from harness.store import ResultsStore, content_key
-from judges.base import ScoreInput, Scorer, create_scorer
+from judges.base import ScoreInput, Scorer, ScorerContext, create_scorer, lookup_scorer
 from suites import Suite, load_suites
 
 
@@ -45,6 +45,10 @@ class RunConfig:
     """Sampling parameters."""
     scorers: tuple[str, ...] = ("refusal",)
     """Registered scorer names."""
+    judge: str | None = None
+    """Judge spec for judge-backed scorers (`openai:MODEL` or `local:MODEL`)."""
+    judge_base_url: str | None = None
+    """Endpoint of an `openai:` judge."""
     limit: int | None = None
     """Keep only the first N items of each suite."""
     store: Path | None = None
@@ -229,11 +233,16 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     progress = progress or _Silent()
     started = time.time()
     suites = _apply_limit(load_suites(list(config.suites)), config.limit)
-    scorers = [create_scorer(name) for name in config.scorers]
+    for name in config.scorers:
+        lookup_scorer(name)
     _check_out_dir(config.out)
     engine = create_engine(config.engine, EngineConfig(model=config.model, **config.engine_config))
     jobs = [(s, sample) for s in suites for sample in s.samples]
     with ResultsStore(config.store or default_store_path()) as store:
+        context = ScorerContext(
+            judge=config.judge, judge_base_url=config.judge_base_url, store=store
+        )
+        scorers = [create_scorer(name, context) for name in config.scorers]
         have, job_keys, generated, cached = generate_stage(
             engine, store, jobs, config.params, progress
         )
@@ -255,6 +264,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
             for s in suites
         ],
         "scorers": [s.spec() for s in scorers],
+        "judge_usage": [u for u in (s.usage() for s in scorers) if u is not None],
         "limit": config.limit,
         "versions": _versions(),
         "started": started,

@@ -38,3 +38,29 @@ def rate(
     return MetricValue(
         suite=suite, metric=metric, value=k / n, ci_low=low, ci_high=high, n=n, scorer=scorer
     )
+
+
+def mean_ci(
+    values: Sequence[float],
+    *,
+    suite: str,
+    metric: str,
+    scorer: str | None = None,
+    confidence: float = 0.95,
+) -> MetricValue | None:
+    """Mean with a Student-t confidence interval; None under two values (no honest interval)."""
+    n = len(values)
+    if n < 2:
+        return None
+    arr = np.asarray(values, dtype=float)
+    mean = float(arr.mean())
+    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * arr.std(ddof=1) / np.sqrt(n))
+    return MetricValue(
+        suite=suite,
+        metric=metric,
+        value=mean,
+        ci_low=mean - half,
+        ci_high=mean + half,
+        n=n,
+        scorer=scorer,
+    )

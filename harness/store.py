@@ -42,6 +42,18 @@ CREATE TABLE IF NOT EXISTS scores (
     extra TEXT NOT NULL,
     created REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS judgments (
+    key TEXT PRIMARY KEY,
+    judge TEXT NOT NULL,
+    template TEXT NOT NULL,
+    request TEXT NOT NULL,
+    text TEXT NOT NULL,
+    top_logprobs TEXT,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    created REAL NOT NULL
+);
 """
 
 
@@ -151,6 +163,58 @@ class ResultsStore:
                     for k, s in rows
                 ],
             )
+
+    def get_judgments(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored judge replies among `keys` (text, top_logprobs, token counts, seconds)."""
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self._db.execute(
+                "SELECT key, text, top_logprobs, prompt_tokens, completion_tokens, seconds "
+                f"FROM judgments WHERE key IN ({marks})",
+                part,
+            )
+            for key, text, lp, pt, ct, secs in rows:
+                found[key] = {
+                    "text": text,
+                    "top_logprobs": json.loads(lp) if lp is not None else None,
+                    "prompt_tokens": pt,
+                    "completion_tokens": ct,
+                    "seconds": secs,
+                }
+        return found
+
+    def put_judgments(
+        self, rows: Iterable[tuple[str, dict[str, Any], str, dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """Store (key, judge identity, template id, request, reply) rows in one transaction."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO judgments VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        key,
+                        json.dumps(judge, sort_keys=True),
+                        template,
+                        json.dumps(request, sort_keys=True, ensure_ascii=False),
+                        reply["text"],
+                        None
+                        if reply.get("top_logprobs") is None
+                        else json.dumps(reply["top_logprobs"]),
+                        reply.get("prompt_tokens", 0),
+                        reply.get("completion_tokens", 0),
+                        reply.get("seconds", 0.0),
+                        now,
+                    )
+                    for key, judge, template, request, reply in rows
+                ],
+            )
+
+    def count_judgments(self) -> int:
+        """How many judge replies are stored."""
+        return int(self._db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0])
 
     def count_generations(self) -> int:
         """How many generations are stored (for tests and diagnostics)."""

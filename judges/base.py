@@ -10,6 +10,7 @@ from typing import Any, Protocol
 
 from harness.records import Completion, MetricValue, Sample, Score
 from harness.registry import lookup
+from harness.store import ResultsStore
 
 
 @dataclass(frozen=True)
@@ -20,6 +21,20 @@ class ScoreInput:
     """The suite item (prompt, expected behaviour, reference)."""
     completion: Completion
     """The model's answer."""
+
+
+@dataclass(frozen=True)
+class ScorerContext:
+    """What a run offers its scorers; each factory takes what it needs."""
+
+    judge: str | None = None
+    """Judge spec for judge-backed scorers (`openai:MODEL` or `local:MODEL`)."""
+    judge_base_url: str | None = None
+    """Endpoint for an `openai:` judge (else OPENAI_BASE_URL)."""
+    judge_concurrency: int = 16
+    """Judge requests in flight."""
+    store: ResultsStore | None = None
+    """The run's results store, for caching judge replies."""
 
 
 class Scorer(Protocol):
@@ -40,10 +55,20 @@ class Scorer(Protocol):
         """Aggregates over one suite's scored items, each with a CI and n."""
         ...
 
+    def usage(self) -> dict[str, Any] | None:
+        """What the scorer spent (judge requests, tokens, time, cost), or None."""
+        ...
 
-def create_scorer(name: str, **options: Any) -> Scorer:
+
+def lookup_scorer(name: str) -> Any:
+    """The factory registered as `name` (a UserError suggesting a close name on a miss)."""
+    import judges.judge_scorers
+    import judges.refusal_rules  # noqa: F401  (register the built-in scorers)
+
+    return lookup("scorer", name)
+
+
+def create_scorer(name: str, context: ScorerContext | None = None) -> Scorer:
     """Build the scorer registered as `name`."""
-    import judges.refusal_rules  # noqa: F401  (registers the built-in scorers)
-
-    scorer: Scorer = lookup("scorer", name)(**options)
+    scorer: Scorer = lookup_scorer(name)(context or ScorerContext())
     return scorer

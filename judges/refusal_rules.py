@@ -14,7 +14,7 @@ from typing import Any
 from harness.records import MetricValue, Sample, Score
 from harness.registry import register
 from harness.stats import rate
-from judges.base import ScoreInput
+from judges.base import ScoreInput, ScorerContext
 
 VERSION = "rules-v1"
 OPENING_CHARS = 400
@@ -77,10 +77,11 @@ class RefusalRules:
         ]
         return [m for m in found if m is not None]
 
+    def usage(self) -> dict[str, Any] | None:
+        return None
+
 
 @register("scorer", "refusal")
-def refusal(**options: Any) -> RefusalRules:
+def refusal(context: ScorerContext) -> RefusalRules:
     """Refusal detector (phrase rules)."""
-    if options:
-        raise TypeError(f"the refusal scorer takes no options (got {', '.join(options)})")
     return RefusalRules()

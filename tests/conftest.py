@@ -132,84 +132,10 @@ def scripted() -> Iterator[ScriptedFactory]:
     yield _factory
 
 
-class FakeOpenAIServer:
-    """A scripted OpenAI-compatible endpoint on loopback (the network edge).
-
-    Answers `echo: <last user message>`; prompts in `status_for` get that HTTP status instead.
-    Records every request body and Authorization header.
-    """
-
-    def __init__(self) -> None:
-        import json
-        import threading
-        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-        self.requests: list[dict[str, Any]] = []
-        self.auth: list[str] = []
-        self.status_for: dict[str, int] = {}
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, body: dict[str, Any]) -> None:
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def do_GET(self) -> None:
-                self._send(200, {"object": "list", "data": [{"id": "fake", "object": "model"}]})
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append(body)
-                server.auth.append(self.headers.get("Authorization", ""))
-                prompt = body["messages"][-1]["content"]
-                if prompt in server.status_for:
-                    self._send(
-                        server.status_for[prompt], {"error": {"message": "scripted failure"}}
-                    )
-                    return
-                text = f"echo: {prompt}"
-                self._send(
-                    200,
-                    {
-                        "id": "c1",
-                        "object": "chat.completion",
-                        "created": 0,
-                        "model": body["model"],
-                        "choices": [
-                            {
-                                "index": 0,
-                                "finish_reason": "stop",
-                                "message": {"role": "assistant", "content": text},
-                            }
-                        ],
-                        "usage": {
-                            "prompt_tokens": len(prompt.split()),
-                            "completion_tokens": len(text.split()),
-                            "total_tokens": 0,
-                        },
-                    },
-                )
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def fake_openai() -> Iterator[FakeOpenAIServer]:
-    """A fake OpenAI-compatible endpoint on 127.0.0.1."""
-    server = FakeOpenAIServer()
-    yield server
-    server.close()
+def fake_openai() -> Iterator[Any]:
+    """A scripted OpenAI-compatible endpoint on 127.0.0.1 (see harness.fake_endpoint)."""
+    from harness.fake_endpoint import FakeEndpoint
+
+    with FakeEndpoint() as endpoint:
+        yield endpoint

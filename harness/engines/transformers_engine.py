@@ -140,6 +140,39 @@ class TransformersEngine:
                     )
         return results
 
+    def first_token_logprobs(
+        self, chats: Sequence[Sequence[Message]], k: int = 5
+    ) -> list[dict[str, float]]:
+        """The top-k log-probabilities of the first reply token of each chat, by token text
+        (what an OpenAI-compatible endpoint returns as `top_logprobs`)."""
+        import torch
+
+        encoded = self.encode(chats)
+        out: list[dict[str, float]] = []
+        pad = self._tok.pad_token_id
+        bs = self.config.batch_size
+        for start in range(0, len(encoded), bs):
+            batch = encoded[start : start + bs]
+            width = max(map(len, batch))
+            ids = torch.tensor([[pad] * (width - len(b)) + b for b in batch])
+            mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch])
+            positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
+            with torch.inference_mode():
+                logits = self._model(
+                    input_ids=ids.to(self._model.device),
+                    attention_mask=mask.to(self._model.device),
+                    position_ids=positions.to(self._model.device),
+                ).logits[:, -1, :]
+            logprobs = torch.log_softmax(logits.float(), dim=-1)
+            top = torch.topk(logprobs, k, dim=-1)
+            for values, indices in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+                row: dict[str, float] = {}
+                for v, i in zip(values, indices, strict=True):
+                    token = self._tok.decode([i])
+                    row[token] = max(row.get(token, float("-inf")), v)
+                out.append(row)
+        return out
+
     def _completion(self, tokens: list[int], prompt_tokens: int, eos: set[int]) -> Completion:
         stop = next((j for j, t in enumerate(tokens) if t in eos), None)
         kept = tokens if stop is None else tokens[:stop]

@@ -47,5 +47,3 @@ def test_scorer_labels_and_unknown_option() -> None:
         0.0,
         "compliance",
     )
-    with pytest.raises(TypeError):
-        create_scorer("refusal", threshold=0.5)

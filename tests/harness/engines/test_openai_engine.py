@@ -35,7 +35,7 @@ def test_requests_carry_messages_and_params(fake_openai, monkeypatch: pytest.Mon
 
 
 def test_server_errors_become_failed_completions(fake_openai) -> None:
-    fake_openai.status_for = {"broken": 500, "bad": 400}
+    fake_openai.script = {"broken": ["500"] * 5, "bad": ["400"]}
     engine = OpenAIEngine(EngineConfig(model="m", base_url=fake_openai.url, max_retries=1))
     ok, broken, bad = engine.generate(
         [[Message(role="user", content=p)] for p in ("fine", "broken", "bad")], GenerationParams()
@@ -61,7 +61,7 @@ def test_api_key_is_sent_but_never_stored(
 ) -> None:
     secret = "sk-test-DO-NOT-LEAK-0123456789"
     monkeypatch.setenv("OPENAI_API_KEY", secret)
-    fake_openai.status_for = {"What is 17 multiplied by 23?": 401}
+    fake_openai.script = {"What is 17 multiplied by 23?": ["401"]}
     config = RunConfig(
         model="remote-model",
         suites=("quick",),

@@ -1,0 +1,68 @@
+"""`kill -9` of a real `harness run`, then the same command again: every item exactly once."""
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.model, pytest.mark.slow]
+
+
+def stored(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        return int(
+            sqlite3.connect(db, timeout=5).execute("SELECT COUNT(*) FROM generations").fetchone()[0]
+        )
+    except sqlite3.OperationalError:  # table not created yet
+        return 0
+
+
+def test_kill_then_resume(tmp_path: Path, harness_home: Path, smollm2_dir: Path) -> None:
+    db = tmp_path / "store.sqlite"
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "run",
+        "--model",
+        "smollm2",
+        "--suite",
+        "quick",
+        "--limit",
+        "8",
+        "--max-new-tokens",
+        "12",
+        "--batch-size",
+        "4",
+        "--store",
+        str(db),
+        "--out",
+        str(out),
+    ]
+    env = {**os.environ, "HARNESS_HOME": str(harness_home)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while stored(db) < 8 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = stored(db)
+    assert 8 <= before < 24, "the kill should land mid-run"
+    assert not (out / "items.jsonl").exists()
+
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert f"{24 - before} generated, {before} from the store" in " ".join(done.stdout.split())
+    items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+    keys = [(r["suite"], r["id"], r["sample_index"]) for r in items]
+    assert len(keys) == 24 and len(set(keys)) == 24
+    assert stored(db) == 24

@@ -1,0 +1,156 @@
+"""`harness serve` over the real embedded model, on loopback, used as a judge endpoint."""
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harness.serve import build_app
+from harness.store import ResultsStore
+from judges.backends import OpenAIBackend, RetryPolicy
+from judges.judge import Judge
+from judges.pairwise import PairItem, judge_pairwise
+from judges.template import load_template
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def server(smollm2_engine: Any) -> Iterator[str]:
+    import uvicorn
+
+    app = build_app(smollm2_engine, "smollm2", max_batch=8, max_pending=16, max_body_bytes=200_000)
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not srv.started and time.time() < deadline:
+        time.sleep(0.05)
+    port = srv.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}/v1"
+    srv.should_exit = True
+    thread.join(10)
+
+
+PAIRS = [
+    PairItem(
+        "1", "What is the capital of France?", "The capital of France is Paris.", "It is Lyon."
+    ),
+    PairItem("2", "What is 2+2?", "2+2 is 5.", "2+2 equals 4."),
+    PairItem("3", "Name a primary colour.", "Red.", "Banana."),
+]
+
+
+def test_pairwise_judging_through_serve_then_all_cached(server: str, tmp_path: Path) -> None:
+    retry = RetryPolicy(max_retries=1, timeout=120)
+    with ResultsStore(tmp_path / "s.sqlite") as store:
+        judge = Judge(
+            "openai:smollm2",
+            load_template("pairwise-logprob-v1"),
+            OpenAIBackend("smollm2", base_url=server, concurrency=8, retry=retry),
+            store,
+        )
+        first = judge_pairwise(judge, PAIRS)
+        assert judge.stats.requests == 6 and judge.stats.failed == 0
+        for r in first:
+            assert [o.order for o in r.orders] == ["AB", "BA"]
+            assert all(
+                o.raw is not None and o.error in (None, "unparsed verdict") for o in r.orders
+            )
+            assert r.status in {"ok", "inconsistent", "unparsed"}
+            assert (r.consistent is None) == (sum(o.verdict is not None for o in r.orders) < 2)
+        # The logprob template got log-probabilities back, so verdicts are weighted.
+        assert any(o.weighted for r in first for o in r.orders)
+        again = Judge(
+            "openai:smollm2",
+            load_template("pairwise-logprob-v1"),
+            OpenAIBackend("smollm2", base_url=server, retry=retry),
+            store,
+        )
+        second = judge_pairwise(again, PAIRS)
+        assert again.stats.requests == 0 and again.stats.cached == 6
+        assert second == first
+
+
+def test_openai_compatible_answers(server: str) -> None:
+    models = httpx.get(f"{server}/models").json()
+    assert models["data"][0]["id"] == "smollm2"
+    body = {
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": "Say hello."}],
+        "max_tokens": 8,
+        "temperature": 0,
+        "logprobs": True,
+        "top_logprobs": 3,
+    }
+    resp = httpx.post(f"{server}/chat/completions", json=body, timeout=60).json()
+    choice = resp["choices"][0]
+    assert choice["message"]["content"] and resp["usage"]["completion_tokens"] <= 8
+    top = choice["logprobs"]["content"][0]["top_logprobs"]
+    assert len(top) == 3 and choice["message"]["content"].startswith(top[0]["token"].strip())
+
+
+@pytest.mark.parametrize(
+    "payload,status",
+    [
+        (b"{not json", 400),
+        (json.dumps({"model": "smollm2"}).encode(), 400),
+        (json.dumps({"model": "smollm2", "messages": []}).encode(), 400),
+        (
+            json.dumps({"model": "other", "messages": [{"role": "user", "content": "x"}]}).encode(),
+            404,
+        ),
+        (
+            json.dumps(
+                {"model": "smollm2", "messages": [{"role": "user", "content": "x"}], "stream": True}
+            ).encode(),
+            400,
+        ),
+        (
+            json.dumps(
+                {"model": "smollm2", "messages": [{"role": "robot", "content": "x"}]}
+            ).encode(),
+            400,
+        ),
+        (
+            json.dumps(
+                {
+                    "model": "smollm2",
+                    "messages": [{"role": "user", "content": "x"}],
+                    "max_tokens": -1,
+                }
+            ).encode(),
+            400,
+        ),
+        (
+            json.dumps(
+                {"model": "smollm2", "messages": [{"role": "assistant", "content": "x"}]}
+            ).encode(),
+            400,
+        ),
+        (b"x" * 300_000, 413),
+    ],
+)
+def test_malformed_requests_are_refused_and_the_server_survives(
+    server: str, payload: bytes, status: int
+) -> None:
+    resp = httpx.post(
+        f"{server}/chat/completions",
+        content=payload,
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert resp.status_code == status
+    assert "error" in resp.json()
+    ok = httpx.post(
+        f"{server}/chat/completions",
+        timeout=60,
+        json={"model": "smollm2", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+    )
+    assert ok.status_code == 200
