@@ -157,7 +157,9 @@ def run(
     judge: Annotated[
         str | None, typer.Option(help="Judge for judge-* scorers: openai:MODEL or local:MODEL.")
     ] = None,
-    judge_base_url: Annotated[str | None, typer.Option(help="Endpoint of an openai: judge.")] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Endpoint of an openai: judge.")
+    ] = None,
 ) -> None:
     """Generate completions for suites, score them, and write items.jsonl, summary.json and report.html."""
     from pydantic import ValidationError
@@ -302,6 +304,7 @@ def _judging(
     from judges.pairwise import judge_pairwise
     from judges.pointwise import judge_pointwise
     from judges.template import load_template
+    from reports.run_report import render_judge_report
 
     template = load_template(template_name)
     if template.config.kind != kind:
@@ -342,8 +345,11 @@ def _judging(
     records = [result_record(r, judge) for r in results]
     summary = summarise(results, judge)
     write_text_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
-    summary_path = output.with_name(output.name.removesuffix(".jsonl") + ".summary.json")
+    stem = output.name.removesuffix(".jsonl")
+    summary_path = output.with_name(stem + ".summary.json")
+    report_path = output.with_name(stem + ".report.html")
     write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(report_path, render_judge_report(summary, records))
     usage = summary["usage"]
     stdout.print(
         f"{summary['n']} items: {summary['status']}; {usage['requests']} requests "
@@ -354,7 +360,7 @@ def _judging(
         stdout.print(
             f"  {m['metric']}: {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] n={m['n']}"
         )
-    stdout.print(f"Wrote {output} and {summary_path}")
+    stdout.print(f"Wrote {output}, {summary_path} and {report_path}")
     if summary["status"].get("failed"):
         raise typer.Exit(3)
 

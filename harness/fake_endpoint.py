@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -58,6 +59,12 @@ class FakeEndpoint:
 
             def log_message(self, *args: Any) -> None:
                 pass
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes; without this, Nagle's algorithm and
+                # delayed ACKs add ~40 ms to every request and flatter any concurrency gain.
+                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
             def _send(
                 self, status: int, data: bytes, headers: dict[str, str] | None = None
@@ -106,8 +113,11 @@ class FakeEndpoint:
                     )
                     self._send(200, json.dumps(endpoint._completion(body, text)).encode())
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        class Server(ThreadingHTTPServer):
+            request_queue_size = 512  # the default backlog (5) refuses bursts of connections
+            daemon_threads = True
+
+        self._httpd = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()
@@ -176,3 +186,34 @@ class FakeEndpoint:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def main() -> None:
+    """Serve a fake endpoint until interrupted: `python -m harness.fake_endpoint --latency 0.1`."""
+    import argparse
+
+    ap = argparse.ArgumentParser(description="A scripted OpenAI-compatible endpoint on 127.0.0.1.")
+    ap.add_argument("--latency", type=float, default=0.0, help="seconds before each answer")
+    ap.add_argument(
+        "--fault",
+        action="append",
+        default=[],
+        metavar="NAME=RATE",
+        help=f"inject a fault at a rate, e.g. 500=0.1 (faults: {', '.join(FAULTS)} or any HTTP status)",
+    )
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rates = {}
+    for spec in args.fault:
+        name, _, value = spec.partition("=")
+        rates[name] = float(value)
+    endpoint = FakeEndpoint(latency=args.latency, fault_rates=rates, seed=args.seed)
+    print(endpoint.url, flush=True)
+    try:
+        endpoint._thread.join()
+    except KeyboardInterrupt:
+        endpoint.close()
+
+
+if __name__ == "__main__":
+    main()

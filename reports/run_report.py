@@ -1,4 +1,4 @@
-"""The HTML report of one run: header, metric table with CIs, and every item, escaped.
+"""HTML reports of runs and judging runs: header, metrics with CIs, judge usage, every item, escaped.
 
 Rendered from the same records written to summary.json and items.jsonl, so a report can be
 rebuilt from a run directory alone. Jinja2 autoescaping covers every value; the page
@@ -28,6 +28,11 @@ def _pct(x: float) -> str:
 
 
 _env.filters["pct"] = _pct
+
+
+def render_judge_report(summary: dict[str, Any], results: Sequence[dict[str, Any]]) -> str:
+    """The report page of a `harness judge` run: cost, time, parse rate, consistency, verdicts."""
+    return _env.get_template("judge.html.j2").render(csp=CSP, summary=summary, results=results)
 
 
 def render_run_report(summary: dict[str, Any], items: Sequence[dict[str, Any]]) -> str:

@@ -1,6 +1,7 @@
 """`harness serve` over the real embedded model, on loopback, used as a judge endpoint."""
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -154,3 +155,87 @@ def test_malformed_requests_are_refused_and_the_server_survives(
         json={"model": "smollm2", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
     )
     assert ok.status_code == 200
+
+
+def test_harness_serve_process_as_judge_endpoint(
+    tmp_path: Path, harness_home: Path, smollm2_dir: Path
+) -> None:
+    """The literal workflow: `harness serve` in its own process, `harness judge pairwise` twice."""
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "HARNESS_HOME": str(harness_home)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "harness", "serve", "--model", "smollm2", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.5)
+        pairs = tmp_path / "pairs.jsonl"
+        pairs.write_text(
+            "".join(
+                json.dumps(
+                    {
+                        "id": p.id,
+                        "prompt": p.prompt,
+                        "response_a": p.response_a,
+                        "response_b": p.response_b,
+                    }
+                )
+                + "\n"
+                for p in PAIRS
+            )
+        )
+        out = tmp_path / "judged.jsonl"
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "judge",
+            "pairwise",
+            "--input",
+            str(pairs),
+            "--output",
+            str(out),
+            "--judge",
+            "openai:smollm2",
+            "--judge-base-url",
+            url,
+            "--template",
+            "pairwise-logprob-v1",
+            "--store",
+            str(tmp_path / "s.sqlite"),
+        ]
+        first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert first.returncode == 0, first.stderr
+        rows = [json.loads(line) for line in out.read_text().splitlines()]
+        assert [r["id"] for r in rows] == ["1", "2", "3"]
+        for r in rows:
+            assert [o["order"] for o in r["orders"]] == ["AB", "BA"]
+            assert (
+                "consistent" in r
+                and "verdict" in r
+                and r["status"] in {"ok", "inconsistent", "unparsed"}
+            )
+        second = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert second.returncode == 0
+        said = " ".join(second.stdout.split())
+        assert "0 requests" in said and "6 from the store" in said
+        assert out.read_text().splitlines() == [json.dumps(r, ensure_ascii=False) for r in rows]
+    finally:
+        server.terminate()
+        server.wait(30)
