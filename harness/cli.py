@@ -13,8 +13,9 @@ import logging
 import shlex
 import sys
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -245,53 +246,93 @@ def suites_check(
         )
 
 
-judge_app = typer.Typer(no_args_is_help=True, help="LLM-as-judge over a JSONL file.")
-app.add_typer(judge_app, name="judge")
+class JudgeKind(StrEnum):
+    """What `harness judge` does."""
 
-JudgeSpec = Annotated[
-    str,
-    typer.Option("--judge", help="openai:MODEL (endpoint) or local:MODEL (e.g. local:smollm2)."),
-]
-InputPath = Annotated[Path, typer.Option("--input", help="JSONL input.")]
-OutputPath = Annotated[Path, typer.Option("--output", help="JSONL output (written atomically).")]
-BaseUrl = Annotated[
-    str | None,
-    typer.Option("--judge-base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
-]
-Concurrency = Annotated[int, typer.Option(help="Judge requests in flight.")]
-MaxRequests = Annotated[int | None, typer.Option(help="Budget: at most this many requests.")]
-MaxTokens = Annotated[
-    int | None, typer.Option("--max-tokens-budget", help="Budget: at most this many tokens.")
-]
-Retries = Annotated[
-    int, typer.Option(help="Retries on 429/5xx/timeouts (exponential backoff with jitter).")
-]
-Timeout = Annotated[float, typer.Option(help="Seconds per judge request.")]
-StorePath = Annotated[
-    Path | None, typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
-]
-PricePrompt = Annotated[
-    float, typer.Option(help="Dollars per million prompt tokens (cost accounting).")
-]
-PriceCompletion = Annotated[float, typer.Option(help="Dollars per million completion tokens.")]
+    pairwise = "pairwise"
+    pointwise = "pointwise"
+    classify = "classify"
 
 
-def _judging(
-    kind: str,
-    input_path: Path,
-    output: Path,
-    judge_spec: str,
-    template_name: str,
-    base_url: str | None,
-    concurrency: int,
-    max_requests: int | None,
-    max_tokens_budget: int | None,
-    max_retries: int,
-    timeout: float,
-    store: Path | None,
-    price: tuple[float, float],
-    pair_options: dict[str, Any] | None = None,
+DEFAULT_TEMPLATE = {
+    "pairwise": "pairwise-v1",
+    "pointwise": "pointwise-v1",
+    "classify": "refusal-3class-v1",
+}
+
+
+@app.command("judge")
+@user_errors
+def judge_cmd(
+    kind: Annotated[
+        JudgeKind,
+        typer.Argument(
+            help="pairwise (id, prompt, response_a, response_b), pointwise or classify (id, prompt, response)."
+        ),
+    ],
+    input_path: Annotated[Path, typer.Option("--input", help="JSONL input.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", help="JSONL output; OUT.summary.json and OUT.report.html beside it."
+        ),
+    ],
+    judge: Annotated[
+        str,
+        typer.Option(
+            "--judge", help="openai:MODEL (endpoint) or local:MODEL (e.g. local:smollm2)."
+        ),
+    ],
+    template: Annotated[
+        str | None,
+        typer.Option(
+            help="Template name or folder (default: pairwise-v1, pointwise-v1, refusal-3class-v1)."
+        ),
+    ] = None,
+    swap: Annotated[
+        bool,
+        typer.Option(
+            "--swap/--no-swap", help="Pairwise: judge both orders (position-swap debiasing)."
+        ),
+    ] = True,
+    inconsistent: Annotated[
+        str,
+        typer.Option(
+            help="Pairwise: inconsistent pairs become a 'tie' or are 'flag'ged without a verdict."
+        ),
+    ] = "tie",
+    seed: Annotated[
+        int, typer.Option(help="Pairwise with --no-swap: seed of the content-seeded order.")
+    ] = 0,
+    judge_base_url: Annotated[
+        str | None,
+        typer.Option("--judge-base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    max_requests: Annotated[
+        int | None, typer.Option(help="Budget: at most this many requests.")
+    ] = None,
+    max_tokens_budget: Annotated[
+        int | None, typer.Option(help="Budget: at most this many tokens.")
+    ] = None,
+    max_retries: Annotated[
+        int,
+        typer.Option(
+            help="Retries on 429/5xx/timeouts/malformed replies (exponential backoff with jitter)."
+        ),
+    ] = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds per judge request.")] = 60.0,
+    store: Annotated[
+        Path | None, typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
+    ] = None,
+    price_prompt: Annotated[
+        float, typer.Option(help="Dollars per million prompt tokens (cost accounting).")
+    ] = 0.0,
+    price_completion: Annotated[
+        float, typer.Option(help="Dollars per million completion tokens.")
+    ] = 0.0,
 ) -> None:
+    """LLM-as-judge over a JSONL file: pairwise (both orders), pointwise grades, or labels."""
     import json
 
     from harness.atomic import write_text_atomic
@@ -306,48 +347,56 @@ def _judging(
     from judges.template import load_template
     from reports.run_report import render_judge_report
 
-    template = load_template(template_name)
-    if template.config.kind != kind:
+    if inconsistent not in {"tie", "flag"}:
+        raise UserError("--inconsistent must be 'tie' or 'flag'")
+    on_inconsistent: Literal["tie", "flag"] = "tie" if inconsistent == "tie" else "flag"
+    loaded = load_template(template or DEFAULT_TEMPLATE[kind.value])
+    if loaded.config.kind != kind.value:
         raise UserError(
-            f"judge template '{template.name}' is a {template.config.kind} template, not {kind}"
+            f"judge template '{loaded.name}' is a {loaded.config.kind} template, not {kind.value}"
         )
-    needs_ref = template.config.needs_reference
+    needs_ref = loaded.config.needs_reference
+    pairwise = kind is JudgeKind.pairwise
     items: Any = (
         read_pairs(input_path, needs_reference=needs_ref)
-        if kind == "pairwise"
+        if pairwise
         else read_points(input_path, needs_reference=needs_ref)
     )
     retry = RetryPolicy(max_retries=max_retries, timeout=timeout)
-    backend = backend_from_spec(judge_spec, base_url=base_url, concurrency=concurrency, retry=retry)
+    backend = backend_from_spec(
+        judge, base_url=judge_base_url, concurrency=concurrency, retry=retry
+    )
     output.parent.mkdir(parents=True, exist_ok=True)
     with ResultsStore(store or default_store_path()) as results_store:
-        judge = Judge(
-            judge_spec,
-            template,
+        the_judge = Judge(
+            judge,
+            loaded,
             backend,
             results_store,
             Budget(max_requests, max_tokens_budget),
-            Price(*price),
-        )
-        total = len(items) * (
-            2 if kind == "pairwise" and (pair_options or {}).get("swap", True) else 1
+            Price(price_prompt, price_completion),
         )
         with BarProgress(err) as progress:
-            progress.start(f"judge {kind}", total)
-            if kind == "pairwise":
+            progress.start(f"judge {kind.value}", len(items) * (2 if pairwise and swap else 1))
+            if pairwise:
                 results: Any = judge_pairwise(
-                    judge, items, on_done=progress.advance, **(pair_options or {})
+                    the_judge,
+                    items,
+                    swap=swap,
+                    inconsistent=on_inconsistent,
+                    seed=seed,
+                    on_done=progress.advance,
                 )
-            elif kind == "pointwise":
-                results = judge_pointwise(judge, items, on_done=progress.advance)
+            elif kind is JudgeKind.pointwise:
+                results = judge_pointwise(the_judge, items, on_done=progress.advance)
             else:
-                results = judge_classify(judge, items, on_done=progress.advance)
-    records = [result_record(r, judge) for r in results]
-    summary = summarise(results, judge)
-    write_text_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+                results = judge_classify(the_judge, items, on_done=progress.advance)
+    records = [result_record(r, the_judge) for r in results]
+    summary = summarise(results, the_judge)
     stem = output.name.removesuffix(".jsonl")
     summary_path = output.with_name(stem + ".summary.json")
     report_path = output.with_name(stem + ".report.html")
+    write_text_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
     write_text_atomic(report_path, render_judge_report(summary, records))
     usage = summary["usage"]
@@ -363,129 +412,6 @@ def _judging(
     stdout.print(f"Wrote {output}, {summary_path} and {report_path}")
     if summary["status"].get("failed"):
         raise typer.Exit(3)
-
-
-@judge_app.command("pairwise")
-@user_errors
-def judge_pairwise_cmd(
-    input_path: InputPath,
-    output: OutputPath,
-    judge: JudgeSpec,
-    template: Annotated[
-        str,
-        typer.Option(
-            help="Template name or folder (pairwise-v1, pairwise-logprob-v1, pairwise-reference-v1)."
-        ),
-    ] = "pairwise-v1",
-    swap: Annotated[
-        bool, typer.Option("--swap/--no-swap", help="Judge both orders (position-swap debiasing).")
-    ] = True,
-    inconsistent: Annotated[
-        str,
-        typer.Option(help="Inconsistent pairs become a 'tie' or are 'flag'ged without a verdict."),
-    ] = "tie",
-    seed: Annotated[int, typer.Option(help="Seed for the order when --no-swap.")] = 0,
-    judge_base_url: BaseUrl = None,
-    concurrency: Concurrency = 16,
-    max_requests: MaxRequests = None,
-    max_tokens_budget: MaxTokens = None,
-    max_retries: Retries = 5,
-    timeout: Timeout = 60.0,
-    store: StorePath = None,
-    price_prompt: PricePrompt = 0.0,
-    price_completion: PriceCompletion = 0.0,
-) -> None:
-    """Compare response_a and response_b for each prompt; writes both-order verdicts, consistency and the combined verdict."""
-    if inconsistent not in {"tie", "flag"}:
-        raise UserError("--inconsistent must be 'tie' or 'flag'")
-    _judging(
-        "pairwise",
-        input_path,
-        output,
-        judge,
-        template,
-        judge_base_url,
-        concurrency,
-        max_requests,
-        max_tokens_budget,
-        max_retries,
-        timeout,
-        store,
-        (price_prompt, price_completion),
-        {"swap": swap, "inconsistent": inconsistent, "seed": seed},
-    )
-
-
-@judge_app.command("pointwise")
-@user_errors
-def judge_pointwise_cmd(
-    input_path: InputPath,
-    output: OutputPath,
-    judge: JudgeSpec,
-    template: Annotated[str, typer.Option(help="Template name or folder.")] = "pointwise-v1",
-    judge_base_url: BaseUrl = None,
-    concurrency: Concurrency = 16,
-    max_requests: MaxRequests = None,
-    max_tokens_budget: MaxTokens = None,
-    max_retries: Retries = 5,
-    timeout: Timeout = 60.0,
-    store: StorePath = None,
-    price_prompt: PricePrompt = 0.0,
-    price_completion: PriceCompletion = 0.0,
-) -> None:
-    """Grade each response on the template's scale (optionally against its reference)."""
-    _judging(
-        "pointwise",
-        input_path,
-        output,
-        judge,
-        template,
-        judge_base_url,
-        concurrency,
-        max_requests,
-        max_tokens_budget,
-        max_retries,
-        timeout,
-        store,
-        (price_prompt, price_completion),
-    )
-
-
-@judge_app.command("classify")
-@user_errors
-def judge_classify_cmd(
-    input_path: InputPath,
-    output: OutputPath,
-    judge: JudgeSpec,
-    template: Annotated[
-        str, typer.Option(help="Template name or folder (refusal-3class-v1, harmfulness-v1).")
-    ] = "refusal-3class-v1",
-    judge_base_url: BaseUrl = None,
-    concurrency: Concurrency = 16,
-    max_requests: MaxRequests = None,
-    max_tokens_budget: MaxTokens = None,
-    max_retries: Retries = 5,
-    timeout: Timeout = 60.0,
-    store: StorePath = None,
-    price_prompt: PricePrompt = 0.0,
-    price_completion: PriceCompletion = 0.0,
-) -> None:
-    """Label each response with one of the template's labels."""
-    _judging(
-        "classify",
-        input_path,
-        output,
-        judge,
-        template,
-        judge_base_url,
-        concurrency,
-        max_requests,
-        max_tokens_budget,
-        max_retries,
-        timeout,
-        store,
-        (price_prompt, price_completion),
-    )
 
 
 @app.command()

@@ -86,20 +86,23 @@ class ResultsStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def get_generations(self, keys: Sequence[str]) -> dict[str, Completion]:
-        """The stored completions among `keys`."""
-        found: dict[str, Completion] = {}
+    def _select(self, table: str, columns: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Rows (key, *columns) of `table` whose key is among `keys` (queried in slices)."""
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(keys), 500):
             part = keys[start : start + 500]
             marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                "SELECT key, text, prompt_tokens, completion_tokens, finish_reason "
-                f"FROM generations WHERE key IN ({marks})",
-                part,
+            rows.extend(
+                self._db.execute(f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", part)
             )
-            for key, text, pt, ct, fr in rows:
-                found[key] = Completion(text, pt, ct, fr)
-        return found
+        return rows
+
+    def get_generations(self, keys: Sequence[str]) -> dict[str, Completion]:
+        """The stored completions among `keys`."""
+        rows = self._select(
+            "generations", "text, prompt_tokens, completion_tokens, finish_reason", keys
+        )
+        return {key: Completion(text, pt, ct, fr) for key, text, pt, ct, fr in rows}
 
     def put_generations(
         self,
@@ -132,17 +135,11 @@ class ResultsStore:
 
     def get_scores(self, keys: Sequence[str]) -> dict[str, Score]:
         """The stored scores among `keys`."""
-        found: dict[str, Score] = {}
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                f"SELECT key, scorer, value, label, reason, extra FROM scores WHERE key IN ({marks})",
-                part,
-            )
-            for key, scorer, value, label, reason, extra in rows:
-                found[key] = Score(scorer, value, label, reason, json.loads(extra))
-        return found
+        rows = self._select("scores", "scorer, value, label, reason, extra", keys)
+        return {
+            key: Score(scorer, value, label, reason, json.loads(extra))
+            for key, scorer, value, label, reason, extra in rows
+        }
 
     def put_scores(self, rows: Iterable[tuple[str, Score]]) -> None:
         """Store (key, score) rows in one transaction."""
@@ -166,24 +163,19 @@ class ResultsStore:
 
     def get_judgments(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored judge replies among `keys` (text, top_logprobs, token counts, seconds)."""
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(keys), 500):
-            part = keys[start : start + 500]
-            marks = ",".join("?" * len(part))
-            rows = self._db.execute(
-                "SELECT key, text, top_logprobs, prompt_tokens, completion_tokens, seconds "
-                f"FROM judgments WHERE key IN ({marks})",
-                part,
-            )
-            for key, text, lp, pt, ct, secs in rows:
-                found[key] = {
-                    "text": text,
-                    "top_logprobs": json.loads(lp) if lp is not None else None,
-                    "prompt_tokens": pt,
-                    "completion_tokens": ct,
-                    "seconds": secs,
-                }
-        return found
+        rows = self._select(
+            "judgments", "text, top_logprobs, prompt_tokens, completion_tokens, seconds", keys
+        )
+        return {
+            key: {
+                "text": text,
+                "top_logprobs": json.loads(lp) if lp is not None else None,
+                "prompt_tokens": pt,
+                "completion_tokens": ct,
+                "seconds": secs,
+            }
+            for key, text, lp, pt, ct, secs in rows
+        }
 
     def put_judgments(
         self, rows: Iterable[tuple[str, dict[str, Any], str, dict[str, Any], dict[str, Any]]]

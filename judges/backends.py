@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.engines.base import EngineConfig
-from harness.errors import MissingDependencyError, UserError
+from harness.errors import UserError
+from harness.openai_client import make_client, redact
 from harness.records import GenerationParams, Message
 
 
@@ -133,20 +134,12 @@ class OpenAIBackend:
         return {"backend": "openai", "model": self.model, "base_url": self.base_url}
 
     def _client(self) -> Any:
-        try:
-            import openai
-        except ImportError:
-            raise MissingDependencyError("openai", "an openai: judge") from None
-        key = os.environ.get("OPENAI_API_KEY")
-        if key is None and self.base_url is None:
-            raise UserError(
-                "an openai: judge needs OPENAI_API_KEY, or --judge-base-url for a local endpoint"
-            )
-        return openai.AsyncOpenAI(
-            api_key=key or "EMPTY",
-            base_url=self.base_url,
-            max_retries=0,
+        return make_client(
+            self.base_url,
             timeout=self.retry.timeout,
+            max_retries=0,  # retries are ours: counted, budgeted, jittered
+            purpose="an openai: judge",
+            asynchronous=True,
         )
 
     async def _one(
@@ -184,19 +177,19 @@ class OpenAIBackend:
                     openai.APITimeoutError,
                     openai.APIConnectionError,
                 ) as e:
-                    last_error = f"{type(e).__name__}: {_redact(str(e))}"
+                    last_error = f"{type(e).__name__}: {redact(str(e))}"
                     if attempt < self.retry.max_retries:
                         await asyncio.sleep(self.retry.delay(attempt, _retry_after(e)))
                     continue
                 except openai.APIStatusError as e:  # other 4xx: retrying will not help
                     return JudgeReply(
                         None,
-                        error=f"{type(e).__name__}: {_redact(str(e))}",
+                        error=f"{type(e).__name__}: {redact(str(e))}",
                         attempts=attempt + 1,
                         seconds=time.perf_counter() - start,
                     )
                 except (AttributeError, IndexError, TypeError, ValueError) as e:
-                    last_error = f"malformed reply: {type(e).__name__}: {_redact(str(e))}"
+                    last_error = f"malformed reply: {type(e).__name__}: {redact(str(e))}"
                     if attempt < self.retry.max_retries:
                         await asyncio.sleep(self.retry.delay(attempt))
                     continue
@@ -252,11 +245,6 @@ def _first_token_logprobs(choice: Any) -> dict[str, float] | None:
     out = {t.token: float(t.logprob) for t in tops}
     out.setdefault(first.token, float(first.logprob))
     return out
-
-
-def _redact(message: str) -> str:
-    key = os.environ.get("OPENAI_API_KEY")
-    return message.replace(key, "***") if key else message
 
 
 @dataclass

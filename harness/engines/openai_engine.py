@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from harness.engines.base import EngineConfig
-from harness.errors import MissingDependencyError, UserError
+from harness.errors import UserError
+from harness.openai_client import make_client, redact
 from harness.records import Completion, GenerationParams, Message
 from harness.registry import register
 
@@ -41,20 +42,11 @@ class OpenAIEngine:
 
     def _get_client(self) -> Any:
         if self._client is None:
-            try:
-                import openai
-            except ImportError:
-                raise MissingDependencyError("openai", "the openai engine") from None
-            key = os.environ.get("OPENAI_API_KEY")
-            if key is None and self.base_url is None:
-                raise UserError(
-                    "the openai engine needs OPENAI_API_KEY, or --base-url for a local endpoint"
-                )
-            self._client = openai.OpenAI(
-                api_key=key or "EMPTY",
-                base_url=self.base_url,
+            self._client = make_client(
+                self.base_url,
                 timeout=self.config.timeout,
                 max_retries=self.config.max_retries,
+                purpose="the openai engine",
             )
         return self._client
 
@@ -76,7 +68,7 @@ class OpenAIEngine:
             text = choice.message.content or ""
             usage = resp.usage
         except (openai.APIError, AttributeError, IndexError, TypeError, ValueError) as e:
-            return Completion("", 0, 0, "error", error=f"{type(e).__name__}: {_safe(str(e))}")
+            return Completion("", 0, 0, "error", error=f"{type(e).__name__}: {redact(str(e))}")
         return Completion(
             text=text,
             prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
@@ -95,12 +87,6 @@ class OpenAIEngine:
         for (i, _), completion in zip(jobs, done, strict=True):
             results[i].append(completion)
         return results
-
-
-def _safe(message: str) -> str:
-    """An error message with the API key blanked out, should a server echo it back."""
-    key = os.environ.get("OPENAI_API_KEY")
-    return message.replace(key, "***") if key else message
 
 
 @register("engine", "openai")
