@@ -1,0 +1,86 @@
+"""Head-to-head win rates against a baseline, defined exactly as AlpacaEval 2.0 defines them.
+
+Preferences run from 1 (baseline wins) to 2 (model wins); 1.5, and the legacy 0, is a draw;
+anything else (missing, out of range) is not a preference and is dropped. With p = pref - 1:
+
+- `win_rate` = 100 * mean(p), `standard_error` = 100 * SEM(p) (ddof 1);
+- `n_wins` = #(p > 0.5), `n_wins_base` = #(p < 0.5), `n_draws` = #(pref in {1.5, 0}),
+  `n_total` = #preferences;
+- `discrete_win_rate`: preferences rounded to 1, 1.5 or 2 first (a draw stays half a win).
+
+These reproduce the published AlpacaEval leaderboard from its annotation files (tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+
+def clean_preferences(preferences: Sequence[float | None]) -> tuple[np.ndarray, int]:
+    """Valid preferences in [1, 2] (0 read as a draw) and the number of draws."""
+    p = np.array([np.nan if v is None else float(v) for v in preferences], dtype=float)
+    p = np.where(p == 0.0, 1.5, p)
+    draws = int(np.sum(p == 1.5))
+    valid = p[(p >= 1.0) & (p <= 2.0)]
+    return valid, draws
+
+
+def head_to_head(preferences: Sequence[float | None]) -> dict[str, float]:
+    """AlpacaEval's head-to-head metrics for one model against the baseline."""
+    p, draws = clean_preferences(preferences)
+    if len(p) == 0:
+        raise ValueError("no valid preferences (values must lie in [1, 2])")
+    q = p - 1.0
+    discrete = np.where(p == 1.5, 0.5, np.round(p) - 1.0)
+    return {
+        "win_rate": float(q.mean() * 100),
+        "standard_error": float(q.std(ddof=1) / np.sqrt(len(q)) * 100)
+        if len(q) > 1
+        else float("nan"),
+        "n_wins": int(np.sum(q > 0.5)),
+        "n_wins_base": int(np.sum(q < 0.5)),
+        "n_draws": draws,
+        "n_total": len(q),
+        "discrete_win_rate": float(discrete.mean() * 100),
+    }
+
+
+def paired_difference(
+    pref_a: Sequence[float], pref_b: Sequence[float], *, n_boot: int = 10_000, seed: int = 0
+) -> dict[str, float]:
+    """Is model B better than model A, judged against the same baseline on the same prompts?
+
+    Takes the two models' preferences (in [0, 1], P(model beats baseline)) on shared prompts,
+    in the same order. Returns the mean difference B - A (in win-rate points), its paired
+    bootstrap 95% CI, the two-sided bootstrap p-value, and the number of prompts a study
+    would need to separate the two at the observed difference (alpha 0.05, power 0.8).
+    """
+    a, b = np.asarray(pref_a, dtype=float), np.asarray(pref_b, dtype=float)
+    if a.shape != b.shape or a.ndim != 1 or len(a) < 2:
+        raise ValueError("give two equally long sequences of at least two shared prompts")
+    d = b - a
+    n = len(d)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(n_boot, n))
+    boots = d[idx].mean(axis=1)
+    mean = float(d.mean())
+    # Two-sided p-value: how often the centred bootstrap is as extreme as the observed mean.
+    p_value = float((np.abs(boots - mean) >= abs(mean)).mean())
+    sd = float(d.std(ddof=1))
+    from scipy.stats import norm
+
+    need = (
+        float("inf")
+        if mean == 0
+        else float(np.ceil(((norm.ppf(0.975) + norm.ppf(0.8)) * sd / mean) ** 2))
+    )
+    return {
+        "difference": mean * 100,
+        "ci_low": float(np.quantile(boots, 0.025) * 100),
+        "ci_high": float(np.quantile(boots, 0.975) * 100),
+        "p_value": max(p_value, 1.0 / n_boot),
+        "n": n,
+        "n_needed": need,
+    }

@@ -1,0 +1,66 @@
+"""Bradley-Terry fits checked against closed forms, a generic optimiser, and planted strengths."""
+
+import numpy as np
+import pytest
+from scipy.optimize import minimize
+from scipy.special import expit, log_expit
+
+from reports.bradley_terry import ELO_SCALE, bradley_terry
+
+
+def test_two_models_closed_form() -> None:
+    battles = [(p, 0, 1, 1.0) for p in range(30)] + [(p, 0, 1, 0.0) for p in range(30, 40)]
+    battles += [(40, 0, 1, 0.5)]  # a tie counts half
+    r = bradley_terry(["a", "b"], battles, reference="a", n_bootstrap=200)
+    share = 30.5 / 41
+    # Exact up to the 1e-6 ridge that keeps ratings finite under perfect separation.
+    assert r.elo[1] - r.elo[0] == pytest.approx(ELO_SCALE * np.log(share / (1 - share)), abs=1e-3)
+    assert r.win_matrix[1, 0] == pytest.approx(share, abs=1e-6)
+
+
+def test_perfect_separation_stays_finite() -> None:
+    battles = [(p, 0, 1, 1.0) for p in range(20)]
+    r = bradley_terry(["a", "b"], battles, reference="a", n_bootstrap=20)
+    assert np.all(np.isfinite(r.elo)) and r.elo[1] > r.elo[0] + 1000
+
+
+def test_matches_a_generic_optimiser() -> None:
+    rng = np.random.default_rng(1)
+    n = 6
+    battles = [
+        (p, i, j, float(rng.random() < 0.3 + 0.1 * (j - i) / n))
+        for p in range(150)
+        for i in range(n)
+        for j in range(n)
+        if i < j and rng.random() < 0.5
+    ]
+    arr = np.asarray(battles)
+    i, j, s = arr[:, 1].astype(int), arr[:, 2].astype(int), arr[:, 3]
+
+    def nll(free: np.ndarray) -> float:
+        theta = np.concatenate([[0.0], free])
+        d = theta[j] - theta[i]
+        return float(-(s * log_expit(d) + (1 - s) * log_expit(-d)).sum())
+
+    ref = np.concatenate(
+        [[0.0], minimize(nll, np.zeros(n - 1), method="BFGS", options={"gtol": 1e-8}).x]
+    )
+    r = bradley_terry([str(k) for k in range(n)], battles, reference="0", n_bootstrap=50)
+    assert (r.elo - 1000) / ELO_SCALE == pytest.approx(ref, abs=1e-4)
+
+
+def test_recovers_planted_strengths_and_ranks_with_ties() -> None:
+    rng = np.random.default_rng(2)
+    truth = np.array([0.0, 0.05, 1.0, 2.0])
+    battles = []
+    for p in range(600):
+        for i in range(4):
+            for j in range(i + 1, 4):
+                battles.append((p, i, j, float(rng.random() < expit(truth[j] - truth[i]))))
+    r = bradley_terry(["w", "w2", "m", "s"], battles, reference="w", n_bootstrap=1000)
+    planted = 1000 + ELO_SCALE * truth
+    assert np.all((r.ci_low <= planted) & (planted <= r.ci_high))
+    # w and w2 are nearly equal: their CIs overlap, so they share a rank; m and s are separated.
+    ranks = {row["model"]: row["rank"] for row in r.table()}
+    assert ranks["s"] == 1 and ranks["m"] == 2 and ranks["w"] == ranks["w2"] == 3
+    assert r.n_bootstrap == 1000 and r.n_prompts == 600
