@@ -494,3 +494,112 @@ def winrate(
             str(r["avg_length"]),
         )
     stdout.print(table)
+
+
+@app.command()
+@user_errors
+def compare(
+    model: Annotated[
+        list[str],
+        typer.Option(
+            help="[LABEL=]SPEC[@temperature=..,seed=..,top_p=..,max_new_tokens=..]. Repeat for each model."
+        ),
+    ],
+    baseline: Annotated[str, typer.Option(help="Label of the baseline model.")],
+    suite: Annotated[list[str], typer.Option(help="Suite(s) to generate on.")],
+    judge: Annotated[str, typer.Option(help="openai:MODEL or local:MODEL.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    template: Annotated[
+        str,
+        typer.Option(
+            help="Pairwise judge template (pairwise-v1, pairwise-logprob-v1, pairwise-reference-v1) or folder."
+        ),
+    ] = "pairwise-v1",
+    all_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--all-pairs", help="Judge every pair of models, not only against the baseline."
+        ),
+    ] = False,
+    inconsistent: Annotated[
+        str, typer.Option(help="Pairs whose two orders disagree: 'tie' or 'flag'.")
+    ] = "tie",
+    engine: Annotated[str, typer.Option(help="Generation engine.")] = "transformers",
+    limit: Annotated[int | None, typer.Option(help="Only the first N items of each suite.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Default longest completion.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Default sampling temperature.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Default sampling seed.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Prompts per batch (local engines).")] = 16,
+    base_url: Annotated[str | None, typer.Option(help="Endpoint for --engine openai.")] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Endpoint of an openai: judge.")
+    ] = None,
+    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    bootstrap: Annotated[int, typer.Option(help="Bradley-Terry bootstrap resamples.")] = 1000,
+    store: Annotated[
+        Path | None, typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
+    ] = None,
+) -> None:
+    """Generate with several models, judge them pairwise with position swap, and report win rates."""
+    from harness.compare import CompareConfig, run_compare
+    from harness.records import GenerationParams
+
+    config = CompareConfig(
+        models=tuple(model),
+        baseline=baseline,
+        suites=tuple(suite),
+        judge=judge,
+        out=out,
+        template=template,
+        all_pairs=all_pairs,
+        inconsistent=inconsistent,
+        engine=engine,
+        engine_config={"batch_size": batch_size, "base_url": base_url},
+        params=GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed),
+        judge_base_url=judge_base_url,
+        judge_concurrency=judge_concurrency,
+        limit=limit,
+        store=store,
+        n_bootstrap=bootstrap,
+        command=shlex.join(["harness", *sys.argv[1:]]),
+    )
+    with BarProgress(err) as progress:
+        payload = run_compare(config, progress)
+    from reports.compare import summary_markdown
+
+    stdout.print(summary_markdown(payload, payload["manifest"]), markup=False)
+    stdout.print(f"Report: {out / 'report.html'} (also winrates.json, summary.md, judgments.jsonl)")
+
+
+@app.command("export-alpaca-eval")
+@user_errors
+def export_alpaca_eval(
+    run_dir: Annotated[Path, typer.Argument(help="A `harness run` output directory.")],
+    output: Annotated[Path, typer.Option(help="model_outputs.json to write.")],
+    generator: Annotated[
+        str | None, typer.Option(help="Name to record as generator (default: the run's model).")
+    ] = None,
+) -> None:
+    """Write a run's completions as AlpacaEval's model_outputs.json (instruction, output, generator, dataset)."""
+    import json
+
+    from harness.atomic import write_text_atomic
+    from suites.sources import iter_jsonl
+
+    summary_path = run_dir / "summary.json"
+    try:
+        model = json.loads(summary_path.read_text())["model"]
+    except (OSError, ValueError, KeyError):
+        raise UserError(f"{summary_path}: not a readable run summary") from None
+    rows = [
+        {
+            "instruction": r["prompt"],
+            "output": r["completion"],
+            "generator": generator or model,
+            "dataset": r.get("category") or r["suite"],
+        }
+        for _, r in iter_jsonl(run_dir / "items.jsonl")
+        if not r.get("error") and r.get("sample_index", 0) == 0
+    ]
+    write_text_atomic(output, json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+    stdout.print(f"Wrote {len(rows)} outputs to {output}")

@@ -249,7 +249,8 @@ def _first_token_logprobs(choice: Any) -> dict[str, float] | None:
 
 @dataclass
 class LocalBackend:
-    """A judge model run in-process on the transformers engine (greedy; no log-probs)."""
+    """A judge model run in-process on the transformers engine (greedy). Requests that ask
+    for log-probabilities get the first reply token's top five, as an endpoint would give."""
 
     model: str
     batch_size: int = 8
@@ -281,15 +282,19 @@ class LocalBackend:
             if todo:
                 params = GenerationParams(max_new_tokens=max(r.max_tokens for r in todo))
                 outs = engine.generate([list(r.messages) for r in todo], params)
+            wanted = [list(r.messages) for r in todo if r.logprobs]
+            tops = iter(engine.first_token_logprobs(wanted, 5) if wanted else [])
             per = (time.perf_counter() - t) / max(1, len(todo))
-            done = iter(outs)
+            done = iter(zip(todo, outs, strict=True))
             for ok in allowed:
                 if not ok:
                     replies.append(JudgeReply(None, error="budget exhausted"))
                     continue
-                c = next(done)[0]
+                req, out = next(done)
+                c = out[0]
                 budget.tokens += c.prompt_tokens + c.completion_tokens
-                replies.append(JudgeReply(c.text, None, c.prompt_tokens, c.completion_tokens, per))
+                top = next(tops) if req.logprobs else None
+                replies.append(JudgeReply(c.text, top, c.prompt_tokens, c.completion_tokens, per))
             on_done(len(chunk))
         return replies
 

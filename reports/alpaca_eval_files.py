@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.errors import InputError
-from reports.length_control import Annotation, length_controlled_winrates
+from reports.length_control import ALPACA_EVAL_PHI, Annotation, length_controlled_winrates
 from reports.winrate import head_to_head
 from suites.sources import iter_json_records
 
@@ -77,7 +77,9 @@ def leaderboard(models: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]
             for r in rows
             if (p := _win_probability(r["preference"])) is not None
         ]
-    lc = length_controlled_winrates(annotations) if annotations else {}
+    annotators = {r.get("annotator") for rows in models.values() for r in rows}
+    prior = ALPACA_EVAL_PHI if annotators == {"weighted_alpaca_eval_gpt4_turbo"} else 0.0
+    lc = length_controlled_winrates(annotations, prior) if annotations else {}
     out = []
     for name, rows in models.items():
         row: dict[str, Any] = {"model": name, **head_to_head([r["preference"] for r in rows])}

@@ -13,9 +13,11 @@ with annotations of length-gamed baselines; neither is available offline. Here, 
 several models' annotations on the same instructions are given together, the difficulties
 and a shared length coefficient are estimated jointly from them (L2-penalised
 `logit p_mi = a_m + phi * tanh(z_mi) + d_i`), and each model's phi_m is shrunk toward the
-shared phi. With a single model there is no difficulty term and phi_m is shrunk toward
-`DEFAULT_PHI`, the shared coefficient fitted on the eight AlpacaEval models in
-`../shared/data/alpaca_eval`. Fits use soft labels (cross-entropy) and L-BFGS.
+shared phi. With a single model there is no difficulty term and phi_m is shrunk toward a
+prior: `ALPACA_EVAL_PHI` (the shared coefficient fitted on the eight AlpacaEval models in
+`../shared/data/alpaca_eval`) for annotations by AlpacaEval's GPT-4-turbo judge, and 0
+(no length preference assumed) for any other judge. Fits use soft labels (cross-entropy)
+and L-BFGS.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from scipy.special import expit, log_expit
 
 DIFFICULTY_PENALTY = 1.0
 PHI_SHRINKAGE = 10.0
-DEFAULT_PHI = -2.06
+ALPACA_EVAL_PHI = -2.06
+"""Shared length coefficient of weighted_alpaca_eval_gpt4_turbo, fitted on the shared data."""
 
 
 @dataclass(frozen=True)
@@ -116,11 +119,14 @@ def model_lc_winrate(
     return float(expit(w[0] + w[2] * all_d).mean() * 100)
 
 
-def length_controlled_winrates(models: Mapping[str, Sequence[Annotation]]) -> dict[str, float]:
-    """LC win rate of every model; difficulties are estimated jointly when there are several."""
+def length_controlled_winrates(
+    models: Mapping[str, Sequence[Annotation]], phi_prior: float = 0.0
+) -> dict[str, float]:
+    """LC win rate of every model; difficulties are estimated jointly when there are several,
+    else each model's length coefficient is shrunk toward `phi_prior`."""
     if len(models) > 1:
         instructions = sorted({r.instruction for rows in models.values() for r in rows})
         d, phi = joint_difficulty(models, instructions)
         difficulty = dict(zip(instructions, d, strict=True))
         return {m: model_lc_winrate(rows, difficulty, phi) for m, rows in models.items()}
-    return {m: model_lc_winrate(rows, None, DEFAULT_PHI) for m, rows in models.items()}
+    return {m: model_lc_winrate(rows, None, phi_prior) for m, rows in models.items()}

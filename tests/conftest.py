@@ -78,6 +78,7 @@ class ScriptedEngine:
     responses: dict[str, str] = field(default_factory=dict)
     fail_on_call: int | None = None
     error_prompts: set[str] = field(default_factory=set)
+    suffix_by_model: dict[str, str] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
     name: str = "scripted"
 
@@ -103,6 +104,7 @@ class ScriptedEngine:
                 )
             else:
                 text = self.responses.get(p, f"Here is my answer to: {p}")
+                text += self.suffix_by_model.get(self.config.model, "")
                 out.append([Completion(text, len(p.split()), len(text.split()), "stop")] * params.n)
         return out
 

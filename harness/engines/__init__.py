@@ -1,6 +1,6 @@
-"""Generation engines: transformers (CPU/GPU), any OpenAI-compatible endpoint, and vLLM."""
+"""Generation engines: transformers (CPU/GPU), any OpenAI-compatible endpoint, vLLM, and stored outputs."""
 
-from harness.engines import openai_engine, transformers_engine, vllm_engine
+from harness.engines import openai_engine, outputs_engine, transformers_engine, vllm_engine
 from harness.engines.base import Engine, EngineConfig, create_engine
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "EngineConfig",
     "create_engine",
     "openai_engine",
+    "outputs_engine",
     "transformers_engine",
     "vllm_engine",
 ]

@@ -1,0 +1,214 @@
+"""`harness compare`: generate with several models, judge them pairwise, report win rates.
+
+    harness compare --model base=smollm2 --model hot=smollm2@temperature=1.0 \\
+        --baseline base --suite helpful-smoke --judge local:smollm2 --out runs/cmp
+
+A model entry is `[LABEL=]SPEC[@key=value,...]`: the label names it in the report, SPEC is
+any `--model` the engine takes, and `@` overrides sampling (temperature, top_p, seed,
+max_new_tokens) for that entry, so one model at two temperatures is two entries.
+`outputs:PATH` takes stored outputs (AlpacaEval's model_outputs.json) instead of generating.
+Generations and judgments go through the results store (a re-run costs nothing). Every
+other model is judged against the baseline with position swap (or every pair with
+`all_pairs`); the outputs are `winrates.json`, `summary.md`, `judgments.jsonl` and
+`report.html`.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.engines.base import Engine, EngineConfig, create_engine
+from harness.errors import UserError
+from harness.paths import default_store_path
+from harness.records import GenerationParams
+from harness.runner import (
+    Progress,
+    _apply_limit,
+    _check_out_dir,
+    _Silent,
+    _versions,
+    generate_stage,
+)
+from harness.store import ResultsStore
+from suites import load_suites
+
+OVERRIDABLE = {"temperature": float, "top_p": float, "seed": int, "max_new_tokens": int}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One contestant: a label, the model spec, and its sampling parameters."""
+
+    label: str
+    spec: str
+    params: GenerationParams
+
+
+def parse_model_entry(text: str, defaults: GenerationParams) -> ModelEntry:
+    """`[LABEL=]SPEC[@key=value,...]` -> ModelEntry (errors say which part is wrong)."""
+    label, _, rest = text.partition("=") if "=" in text.split("@", 1)[0] else ("", "", text)
+    spec, _, overrides = rest.partition("@")
+    if not spec:
+        raise UserError(f"--model '{text}': no model spec")
+    values: dict[str, Any] = {}
+    for part in filter(None, overrides.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or key not in OVERRIDABLE:
+            raise UserError(
+                f"--model '{text}': '{part}' is not one of {', '.join(OVERRIDABLE)}=VALUE"
+            )
+        try:
+            values[key] = OVERRIDABLE[key](value)
+        except ValueError:
+            raise UserError(f"--model '{text}': {key} must be a number, got '{value}'") from None
+    return ModelEntry(label or text, spec, defaults.model_copy(update=values))
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything `harness compare` needs."""
+
+    models: tuple[str, ...]
+    baseline: str
+    suites: tuple[str, ...]
+    judge: str
+    out: Path
+    template: str = "pairwise-v1"
+    all_pairs: bool = False
+    inconsistent: str = "tie"
+    engine: str = "transformers"
+    engine_config: dict[str, Any] = field(default_factory=dict)
+    params: GenerationParams = field(default_factory=GenerationParams)
+    judge_base_url: str | None = None
+    judge_concurrency: int = 16
+    limit: int | None = None
+    store: Path | None = None
+    n_bootstrap: int = 1000
+    command: str | None = None
+
+
+def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Generate, judge and write the comparison; returns the winrates.json content."""
+    from judges.backends import backend_from_spec
+    from judges.judge import Judge
+    from judges.pairwise import PairItem, judge_pairwise
+    from judges.template import load_template
+    from reports.compare import compare_statistics, write_compare_outputs
+
+    progress = progress or _Silent()
+    started = time.time()
+    entries = [parse_model_entry(m, config.params) for m in config.models]
+    labels = [e.label for e in entries]
+    if len(set(labels)) != len(labels):
+        raise UserError(f"two --model entries share a label: {', '.join(labels)} (use LABEL=SPEC)")
+    if len(entries) < 2:
+        raise UserError("compare needs at least two --model entries")
+    by_label = {e.label: e for e in entries}
+    if config.baseline not in by_label:
+        raise UserError(
+            f"--baseline '{config.baseline}' is not one of the models ({', '.join(labels)})"
+        )
+    if config.inconsistent not in {"tie", "flag"}:
+        raise UserError("--inconsistent must be 'tie' or 'flag'")
+    template = load_template(config.template)
+    if template.config.kind != "pairwise":
+        raise UserError(f"judge template '{template.name}' is not a pairwise template")
+    suites = _apply_limit(load_suites(list(config.suites)), config.limit)
+    _check_out_dir(config.out)
+    jobs = [(s, sample) for s in suites for sample in s.samples]
+
+    engines: dict[str, Engine] = {}
+    outputs: dict[str, list[str]] = {}
+    identities: dict[str, Any] = {}
+    with ResultsStore(config.store or default_store_path()) as store:
+        for entry in entries:
+            if entry.spec not in engines:
+                kind = "outputs" if entry.spec.startswith("outputs:") else config.engine
+                engines[entry.spec] = create_engine(
+                    kind, EngineConfig(model=entry.spec, **config.engine_config)
+                )
+            engine = engines[entry.spec]
+            identities[entry.label] = {**engine.identity(), "params": entry.params.model_dump()}
+            have, job_keys, _, _ = generate_stage(
+                engine, store, jobs, replace_n(entry.params), progress
+            )
+            failed = [
+                f"{s.name}/{smp.id}"
+                for (s, smp), keys in zip(jobs, job_keys, strict=True)
+                if have[keys[0]].finish_reason == "error"
+            ]
+            if failed:
+                raise UserError(
+                    f"{entry.label}: generation failed for {len(failed)} item(s), e.g. {failed[0]}; re-run to retry"
+                )
+            outputs[entry.label] = [have[keys[0]].text for keys in job_keys]
+
+        pairs = (
+            [(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]]
+            if config.all_pairs
+            else [(config.baseline, m) for m in labels if m != config.baseline]
+        )
+        items, meta = [], []
+        for a, b in pairs:
+            for k, (suite, sample) in enumerate(jobs):
+                items.append(
+                    PairItem(
+                        f"{a}|{b}|{suite.name}/{sample.id}",
+                        sample.prompt_text(),
+                        outputs[a][k],
+                        outputs[b][k],
+                        sample.reference,
+                    )
+                )
+                meta.append(
+                    {
+                        "model_a": a,
+                        "model_b": b,
+                        "suite": suite.name,
+                        "id": sample.id,
+                        "category": sample.category,
+                        "prompt_index": k,
+                    }
+                )
+        backend = backend_from_spec(
+            config.judge, base_url=config.judge_base_url, concurrency=config.judge_concurrency
+        )
+        judge = Judge(config.judge, template, backend, store)
+        progress.start("judge", len(items) * 2)
+        results = judge_pairwise(
+            judge,
+            items,
+            inconsistent="tie" if config.inconsistent == "tie" else "flag",
+            on_done=progress.advance,
+        )
+
+    stats = compare_statistics(labels, config.baseline, meta, results, outputs, config.n_bootstrap)
+    manifest = {
+        "command": config.command or " ".join(sys.argv),
+        "models": identities,
+        "baseline": config.baseline,
+        "suites": [
+            {"name": s.name, "source": s.source, "digest": s.digest, "n": len(s.samples)}
+            for s in suites
+        ],
+        "judge": judge.describe(),
+        "judge_usage": [{"judge": judge.spec, "template": template.id, **judge.stats.as_dict()}],
+        "position_swap": True,
+        "inconsistent": config.inconsistent,
+        "versions": _versions(),
+        "started": started,
+        "finished": time.time(),
+    }
+    return write_compare_outputs(config.out, stats, manifest, meta, results, jobs, outputs)
+
+
+def replace_n(params: GenerationParams) -> GenerationParams:
+    """Comparisons use one completion per prompt."""
+    return params if params.n == 1 else params.model_copy(update={"n": 1})
+
+
+__all__ = ["CompareConfig", "ModelEntry", "parse_model_entry", "run_compare"]

@@ -1,0 +1,278 @@
+"""`harness compare` with scripted models and a scripted judge with planted preferences."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.compare import parse_model_entry
+from harness.errors import UserError
+from harness.fake_endpoint import FakeEndpoint
+from harness.records import GenerationParams
+
+runner = CliRunner()
+HOSTILE = ' <script>document.title="pwned"</script><img src=x onerror="document.title=1">'
+
+
+def prefers_good(messages: list[dict]) -> str:
+    text = messages[-1]["content"]
+    a = re.search(r"Assistant A's Answer\]\n(.*?)\n\[The End", text, re.S)
+    b = re.search(r"Assistant B's Answer\]\n(.*?)\n\[The End", text, re.S)
+    assert a and b
+    a_good, b_good = "GOOD" in a.group(1), "GOOD" in b.group(1)
+    if a_good != b_good:
+        return "[[A]]" if a_good else "[[B]]"
+    return "Same. [[C]]"
+
+
+def test_parse_model_entry() -> None:
+    d = GenerationParams(max_new_tokens=32)
+    e = parse_model_entry("hot=smollm2@temperature=1.0,seed=3", d)
+    assert (e.label, e.spec, e.params.temperature, e.params.seed, e.params.max_new_tokens) == (
+        "hot",
+        "smollm2",
+        1.0,
+        3,
+        32,
+    )
+    e = parse_model_entry("./ckpt/dpo", d)
+    assert (e.label, e.spec, e.params) == ("./ckpt/dpo", "./ckpt/dpo", d)
+    with pytest.raises(UserError, match="is not one of"):
+        parse_model_entry("m@temp=1", d)
+    with pytest.raises(UserError, match="must be a number"):
+        parse_model_entry("m@seed=x", d)
+
+
+def compare_args(out: Path, url: str) -> list[str]:
+    return [
+        "compare",
+        "--model",
+        "base=plain",
+        "--model",
+        "good=good",
+        "--model",
+        "long=long",
+        "--baseline",
+        "base",
+        "--suite",
+        "helpful-smoke",
+        "--limit",
+        "12",
+        "--engine",
+        "scripted",
+        "--judge",
+        "openai:judge",
+        "--judge-base-url",
+        url,
+        "--bootstrap",
+        "300",
+        "--out",
+        str(out),
+    ]
+
+
+def test_compare_recovers_planted_preferences(tmp_path: Path, scripted, shared_data: Path) -> None:
+    scripted.settings = {"suffix_by_model": {"good": " GOOD" + HOSTILE, "long": " and so on" * 30}}
+    out = tmp_path / "cmp"
+    with FakeEndpoint(reply=prefers_good) as ep:
+        result = runner.invoke(app, compare_args(out, ep.url))
+        assert result.exit_code == 0, result.output
+        assert len(ep.requests) == 2 * 2 * 12  # two pairs vs baseline, both orders
+        again = runner.invoke(app, compare_args(tmp_path / "again", ep.url))
+        assert again.exit_code == 0 and len(ep.requests) == 48  # all from the store
+    payload = json.loads((out / "winrates.json").read_text())
+    rows = {r["model"]: r for r in payload["models"]}
+    assert (
+        rows["good"]["win_rate"] == 100.0
+        and rows["good"]["n_wins"] == 12
+        and rows["good"]["n_total"] == 12
+    )
+    assert rows["long"]["win_rate"] == 50.0 and rows["long"]["n_draws"] == 12
+    assert rows["long"]["avg_length"] > rows["base"]["avg_length"] + 200
+    assert rows["long"]["length_controlled_winrate"] == pytest.approx(50.0, abs=5)
+    assert rows["good"]["judge_consistency"]["value"] == 1.0
+    bt = {r["model"]: r for r in payload["bradley_terry"]["ratings"]}
+    assert bt["good"]["rank"] == 1 and bt["good"]["ci_low"] > bt["long"]["ci_high"]
+    assert bt["base"]["rating"] == pytest.approx(1000) and bt["long"]["rank"] == bt["base"]["rank"]
+    [test] = payload["paired_tests"]
+    assert (test["model_a"], test["model_b"]) == ("good", "long")
+    assert test["difference"] == pytest.approx(-50.0) and test["p_value"] < 0.01
+    matrix = payload["win_matrix"]
+    i = matrix["models"].index("good")
+    j = matrix["models"].index("base")
+    assert matrix["empirical"][i][j] == 100.0 and matrix["empirical"][j][i] == 0.0
+    assert payload["manifest"]["position_swap"] is True
+    judgments = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert len(judgments) == 24 and all(len(j["orders"]) == 2 for j in judgments)
+    summary = (out / "summary.md").read_text()
+    assert "| good |" in summary and "| base |" in summary
+    html = (out / "report.html").read_text()
+    for section in ("leaderboard", "charts", "viewer", "judges"):
+        assert f'id="{section}"' in html
+    assert "<script" not in html and "onerror=" not in html.replace("onerror=&#34;", "")
+    assert html.count("<svg") == 4
+
+
+def test_compare_input_errors(tmp_path: Path, scripted) -> None:
+    base = [
+        "compare",
+        "--suite",
+        "helpful-smoke",
+        "--engine",
+        "scripted",
+        "--judge",
+        "openai:j",
+        "--judge-base-url",
+        "http://127.0.0.1:9/v1",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    one = runner.invoke(app, [*base, "--model", "a", "--baseline", "a"])
+    assert one.exit_code == 2 and "at least two" in one.stderr
+    missing = runner.invoke(app, [*base, "--model", "a", "--model", "b", "--baseline", "c"])
+    assert missing.exit_code == 2 and "--baseline 'c' is not one of the models" in missing.stderr
+    template = runner.invoke(
+        app,
+        [*base, "--model", "a", "--model", "b", "--baseline", "a", "--template", "pointwise-v1"],
+    )
+    assert template.exit_code == 2 and "not a pairwise template" in template.stderr
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_compare_on_the_embedded_model_at_two_temperatures(
+    tmp_path: Path, smollm2_dir: Path
+) -> None:
+    out = tmp_path / "cmp"
+    result = runner.invoke(
+        app,
+        [
+            "compare",
+            "--model",
+            "base=smollm2",
+            "--model",
+            "hot=smollm2@temperature=1.0,seed=1",
+            "--baseline",
+            "base",
+            "--suite",
+            "helpful-smoke",
+            "--limit",
+            "3",
+            "--max-new-tokens",
+            "24",
+            "--judge",
+            "local:smollm2",
+            "--template",
+            "pairwise-logprob-v1",
+            "--bootstrap",
+            "200",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "winrates.json").read_text())
+    hot = next(r for r in payload["models"] if r["model"] == "hot")
+    assert hot["n_total"] + hot["judge_failed"] == 3
+    assert 0.0 <= hot["win_rate"] <= 100.0 and hot["length_controlled_winrate"] is not None
+    judgments = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert len(judgments) == 3 and all(
+        [o["order"] for o in j["orders"]] == ["AB", "BA"] for j in judgments
+    )
+    assert any(
+        j["response_a"] != j["response_b"] for j in judgments
+    )  # temperature made a difference
+    assert payload["manifest"]["judge_usage"][0]["requests"] == 6
+    assert (out / "report.html").read_text().count("<svg") == 4 and (out / "summary.md").exists()
+
+
+def test_alpaca_eval_outputs_round_trip(tmp_path: Path, scripted) -> None:
+    """Export a run as model_outputs.json, then compare it (as stored outputs) to a model."""
+    run_out = tmp_path / "run"
+    ran = runner.invoke(
+        app,
+        [
+            "run",
+            "--model",
+            "m",
+            "--engine",
+            "scripted",
+            "--suite",
+            "helpful-smoke",
+            "--limit",
+            "4",
+            "--out",
+            str(run_out),
+        ],
+    )
+    assert ran.exit_code == 0, ran.output
+    exported = tmp_path / "model_outputs.json"
+    done = runner.invoke(
+        app, ["export-alpaca-eval", str(run_out), "--output", str(exported), "--generator", "mine"]
+    )
+    assert done.exit_code == 0, done.output
+    rows = json.loads(exported.read_text())
+    assert len(rows) == 4 and rows[0]["generator"] == "mine" and rows[0]["dataset"] == "math"
+    assert rows[0]["instruction"] == "What is 17 multiplied by 23?"
+    assert rows[0]["output"] == "Here is my answer to: What is 17 multiplied by 23?"
+    # Stored outputs stand in for a model; a prompt with no output fails loudly.
+    scripted.settings = {"suffix_by_model": {"good": " GOOD"}}
+    with FakeEndpoint(reply=prefers_good) as ep:
+        result = runner.invoke(
+            app,
+            [
+                "compare",
+                "--model",
+                f"stored=outputs:{exported}",
+                "--model",
+                "good=good",
+                "--baseline",
+                "stored",
+                "--suite",
+                "helpful-smoke",
+                "--limit",
+                "4",
+                "--engine",
+                "scripted",
+                "--judge",
+                "openai:j",
+                "--judge-base-url",
+                ep.url,
+                "--bootstrap",
+                "100",
+                "--out",
+                str(tmp_path / "cmp"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        more = runner.invoke(
+            app,
+            [
+                "compare",
+                "--model",
+                f"stored=outputs:{exported}",
+                "--model",
+                "good=good",
+                "--baseline",
+                "stored",
+                "--suite",
+                "helpful-smoke",
+                "--limit",
+                "5",
+                "--engine",
+                "scripted",
+                "--judge",
+                "openai:j",
+                "--judge-base-url",
+                ep.url,
+                "--out",
+                str(tmp_path / "cmp2"),
+            ],
+        )
+        assert more.exit_code == 2 and "generation failed for 1 item" in more.stderr
+    payload = json.loads((tmp_path / "cmp" / "winrates.json").read_text())
+    good = next(r for r in payload["models"] if r["model"] == "good")
+    assert good["win_rate"] == 100.0 and good["n_total"] == 4

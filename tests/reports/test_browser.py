@@ -1,0 +1,258 @@
+"""Reports opened in a real headless Chromium: hostile model text stays inert, structure holds.
+
+Chromium comes from Debian's packages (`.ci/run` installs it). A screenshot of each report is
+kept under `artifacts/` (or $HARNESS_ARTIFACTS) for a person to look at.
+"""
+
+import os
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from reports.compare_report import render_compare_report
+from reports.run_report import render_run_report
+
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE = (
+    '</pre></div></section><script>document.title="pwned"</script>'
+    "<img src=x onerror=\"document.title='pwned'\"><a href=\"javascript:document.title='pwned'\">x</a>"
+    "<style>body{display:none}</style>"
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed; .ci/run installs Debian's chromium package")
+        pytest.skip("chromium is not installed (apt-get install chromium)")
+    return found
+
+
+def browse(html: str, tmp_path: Path, name: str) -> str:
+    """Load the page, keep a screenshot, and return the DOM after any script would have run."""
+    page = tmp_path / f"{name}.html"
+    page.write_text(html)
+    artifacts = Path(os.environ.get("HARNESS_ARTIFACTS", ROOT / "artifacts"))
+    artifacts.mkdir(parents=True, exist_ok=True)
+    exe = chromium()
+    shot = subprocess.run(
+        [
+            exe,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'p1'}",
+            "--window-size=1200,2000",
+            f"--screenshot={artifacts / (name + '.png')}",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shot.returncode == 0, shot.stderr[-2000:]
+    dom = subprocess.run(
+        [
+            exe,
+            *FLAGS,
+            f"--user-data-dir={tmp_path / 'p2'}",
+            "--virtual-time-budget=2000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    return dom.stdout
+
+
+class Tags(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.title = ""
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+        # The document's own title is the first; SVG tooltips have <title>s too.
+        self._in_title = tag == "title" and sum(t == "title" for t, _ in self.tags) == 1
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title += data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+
+def check_inert(dom: str, expected_title: str) -> Tags:
+    parsed = Tags()
+    parsed.feed(dom)
+    names = [t for t, _ in parsed.tags]
+    assert parsed.title == expected_title  # no script ran
+    assert "script" not in names and "img" not in names and "a" not in names
+    assert names.count("style") == len([1 for t, a in parsed.tags if t == "style"]) <= 2
+    assert not any(k.startswith("on") for _, attrs in parsed.tags for k in attrs)
+    return parsed
+
+
+def test_run_report_in_chromium(tmp_path: Path) -> None:
+    summary = {
+        "model": "m",
+        "metrics": [
+            {
+                "suite": "s",
+                "metric": "over_refusal_rate",
+                "value": 0.5,
+                "ci_low": 0.1,
+                "ci_high": 0.9,
+                "n": 2,
+                "scorer": "refusal",
+            }
+        ],
+        "counts": {"items": 2, "generated": 2, "cached": 0, "failed": 0},
+        "manifest": {
+            "model": "m",
+            "engine": {"engine": "transformers"},
+            "params": {"seed": 0},
+            "suites": [{"name": "s", "n": 2, "source": "s"}],
+            "scorers": [{"name": "refusal", "kind": "rules", "version": "v"}],
+            "versions": {},
+            "command": "harness run",
+            "judge_usage": [],
+        },
+    }
+    items = [
+        {
+            "suite": "s",
+            "id": f"i{k}",
+            "sample_index": 0,
+            "category": None,
+            "should_refuse": False,
+            "prompt": HOSTILE,
+            "completion": HOSTILE,
+            "prompt_tokens": 1,
+            "completion_tokens": 1,
+            "finish_reason": "stop",
+            "error": None,
+            "scores": {},
+        }
+        for k in range(2)
+    ]
+    dom = browse(render_run_report(summary, items), tmp_path, "run-report")
+    parsed = check_inert(dom, "alignment-harness run: m")
+    ids = [a.get("id") for t, a in parsed.tags if t == "section"]
+    assert ids == ["header", "metrics", "items"]
+    assert sum(1 for t, a in parsed.tags if t == "div" and a.get("class") == "item") == 2
+
+
+def test_compare_report_in_chromium(tmp_path: Path) -> None:
+    stats = {
+        "baseline": "base",
+        "models": [
+            {
+                "model": "base",
+                "avg_length": 10,
+                "win_rate": 50.0,
+                "standard_error": 0.0,
+                "length_controlled_winrate": 50.0,
+                "n_total": 2,
+            },
+            {
+                "model": "new",
+                "avg_length": 20,
+                "win_rate": 75.0,
+                "standard_error": 10.0,
+                "n_wins": 1,
+                "n_wins_base": 0,
+                "n_draws": 1,
+                "n_total": 2,
+                "discrete_win_rate": 75.0,
+                "length_controlled_winrate": 70.0,
+                "judge_failed": 0,
+                "judge_consistency": {"value": 0.5, "ci_low": 0.1, "ci_high": 0.9, "n": 2},
+            },
+        ],
+        "bradley_terry": {
+            "reference": "base",
+            "n_bootstrap": 100,
+            "n_prompts": 2,
+            "ratings": [
+                {"model": "new", "rating": 1190.0, "ci_low": 1000.0, "ci_high": 1400.0, "rank": 1},
+                {"model": "base", "rating": 1000.0, "ci_low": 1000.0, "ci_high": 1000.0, "rank": 1},
+            ],
+        },
+        "win_matrix": {
+            "models": ["base", "new"],
+            "empirical": [[None, 25.0], [75.0, None]],
+            "predicted": None,
+        },
+        "paired_tests": [],
+    }
+    manifest = {
+        "models": {
+            "base": {"model": "x", "params": {"temperature": 0, "seed": 0}},
+            "new": {"model": "y", "params": {"temperature": 1, "seed": 0}},
+        },
+        "suites": [{"name": "s", "n": 2}],
+        "judge": {"spec": "openai:j", "template": "t"},
+        "inconsistent": "tie",
+        "versions": {},
+        "command": "harness compare",
+        "judge_usage": [
+            {
+                "judge": "openai:j",
+                "template": "t",
+                "requests": 4,
+                "retries": 0,
+                "failed": 0,
+                "cached": 0,
+                "prompt_tokens": 1,
+                "completion_tokens": 1,
+                "seconds": 1.0,
+                "cost": 0.0,
+            }
+        ],
+    }
+    judgments = [
+        {
+            "model_a": "base",
+            "model_b": "new",
+            "suite": "s",
+            "id": f"i{k}",
+            "category": HOSTILE,
+            "prompt": HOSTILE,
+            "response_a": HOSTILE,
+            "response_b": HOSTILE,
+            "verdict": v,
+            "consistent": True,
+            "preference": 1.0,
+            "status": "ok",
+            "orders": [{"order": "AB", "verdict": v, "raw": HOSTILE, "error": None}],
+        }
+        for k, v in enumerate(["B", "tie"])
+    ]
+    dom = browse(render_compare_report(stats, manifest, judgments), tmp_path, "compare-report")
+    parsed = check_inert(dom, "alignment-harness comparison vs base")
+    ids = [a.get("id") for t, a in parsed.tags if t == "section"]
+    assert ids == ["header", "leaderboard", "charts", "judges", "viewer"]
+    assert sum(1 for t, _ in parsed.tags if t == "svg") == 4
+    pairs = [a for t, a in parsed.tags if t == "div" and "pair" in (a.get("class") or "")]
+    assert [p["data-verdict"] for p in pairs] == ["B", "tie"]
+    radios = [a["id"] for t, a in parsed.tags if t == "input"]
+    assert radios[:5] == ["v-all", "v-A", "v-B", "v-tie", "v-none"] and "c-1" in radios
