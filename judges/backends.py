@@ -31,15 +31,20 @@ class JudgeRequest:
     max_tokens: int
     temperature: float = 0.0
     logprobs: bool = False
+    seed: int | None = None
+    """Sampling seed; distinct seeds make repeated judgments distinct cache entries."""
 
     def key_parts(self) -> dict[str, Any]:
         """What identifies this request's answer (hashed into the cache key)."""
-        return {
+        parts: dict[str, Any] = {
             "messages": [m.model_dump() for m in self.messages],
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "logprobs": self.logprobs,
         }
+        if self.seed is not None:
+            parts["seed"] = self.seed
+        return parts
 
 
 @dataclass(frozen=True)
@@ -159,6 +164,8 @@ class OpenAIBackend:
                 kwargs: dict[str, Any] = {}
                 if req.logprobs:
                     kwargs.update(logprobs=True, top_logprobs=5)
+                if req.seed is not None:
+                    kwargs["seed"] = req.seed
                 try:
                     resp = await client.chat.completions.create(
                         model=self.model,
@@ -280,7 +287,11 @@ class LocalBackend:
             t = time.perf_counter()
             outs: list[Any] = []
             if todo:
-                params = GenerationParams(max_new_tokens=max(r.max_tokens for r in todo))
+                params = GenerationParams(
+                    max_new_tokens=max(r.max_tokens for r in todo),
+                    temperature=todo[0].temperature,
+                    seed=todo[0].seed or 0,
+                )
                 outs = engine.generate([list(r.messages) for r in todo], params)
             wanted = [list(r.messages) for r in todo if r.logprobs]
             tops = iter(engine.first_token_logprobs(wanted, 5) if wanted else [])

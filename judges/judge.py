@@ -55,6 +55,8 @@ class Judge:
         store: ResultsStore | None = None,
         budget: Budget | None = None,
         price: Price | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
     ) -> None:
         self.spec = spec
         self.template = template
@@ -63,16 +65,27 @@ class Judge:
         self.budget = budget or Budget()
         self.price = price or Price()
         self.stats = JudgeStats()
+        self.temperature = template.config.temperature if temperature is None else temperature
+        self.seed = seed
 
     def describe(self) -> dict[str, Any]:
         """The judge's spec as stored with results (no secrets)."""
-        return {"spec": self.spec, "template": self.template.id, "backend": self.backend.identity()}
+        return {
+            "spec": self.spec,
+            "template": self.template.id,
+            "backend": self.backend.identity(),
+            "temperature": self.temperature,
+        }
 
     def request(self, **values: str | None) -> JudgeRequest:
         """A request for this judge's template filled with `values`."""
         cfg = self.template.config
         return JudgeRequest(
-            tuple(self.template.render(**values)), cfg.max_tokens, cfg.temperature, cfg.logprobs
+            tuple(self.template.render(**values)),
+            cfg.max_tokens,
+            self.temperature,
+            cfg.logprobs,
+            self.seed,
         )
 
     def ask(

@@ -1,0 +1,184 @@
+"""`harness audit-judge`: audit one judge, or several side by side, on human-labelled pairs.
+
+    harness audit-judge --judge local:smollm2 --pairs hh-rlhf:../shared/data/hh-rlhf/harmless-base-test.jsonl.gz \\
+        --limit 200 --out runs/audit
+
+Writes `audit.json` (per judge, one object per measure: value, ci_low, ci_high, n, note),
+`items.jsonl` (everything each number is computed from) and `report.html` (a report card).
+Judgments and the judge model's own answers go through the results store.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from harness.atomic import write_text_atomic
+from harness.engines.base import EngineConfig, create_engine
+from harness.errors import UserError
+from harness.paths import default_store_path
+from harness.records import GenerationParams, Sample
+from harness.runner import Progress, _check_out_dir, _Silent, _versions, generate_stage
+from harness.store import ResultsStore
+from suites.suite import Suite
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """What `harness audit-judge` needs."""
+
+    judges: tuple[str, ...]
+    pairs: str
+    out: Path
+    template: str = "pairwise-v1"
+    limit: int | None = None
+    judge_base_url: str | None = None
+    judge_concurrency: int = 16
+    self_preference: bool = True
+    self_max_new_tokens: int = 128
+    reference_judge: str | None = None
+    repeats: int = 2
+    repeat_temperature: float = 1.0
+    store: Path | None = None
+    price: tuple[float, float] = (0.0, 0.0)
+    command: str | None = None
+
+
+def _self_answers(
+    spec: str,
+    base_url: str | None,
+    prompts: list[str],
+    max_new_tokens: int,
+    store: ResultsStore,
+    progress: Progress,
+) -> list[str]:
+    """The judge model's own answers to the prompts (cached like any generation)."""
+    kind, _, model = spec.partition(":")
+    engine = create_engine(
+        "openai" if kind == "openai" else "transformers",
+        EngineConfig(model=model, base_url=base_url),
+    )
+    suite = Suite(
+        "audit-self", tuple(Sample(id=str(i), prompt=p) for i, p in enumerate(prompts)), "audit"
+    )
+    jobs = [(suite, s) for s in suite.samples]
+    have, job_keys, _, _ = generate_stage(
+        engine, store, jobs, GenerationParams(max_new_tokens=max_new_tokens), progress
+    )
+    answers = [have[keys[0]] for keys in job_keys]
+    failed = sum(a.finish_reason == "error" for a in answers)
+    if failed:
+        raise UserError(f"{spec}: {failed} self-answer generation(s) failed; re-run to retry")
+    return [a.text for a in answers]
+
+
+def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Audit every judge in `config.judges`; returns the content of audit.json."""
+    from judges.audit import measures, run_audit
+    from judges.audit_pairs import load_pairs
+    from judges.backends import backend_from_spec
+    from judges.judge import Judge, Price
+    from judges.template import load_template
+    from reports.audit_report import render_audit_report
+
+    progress = progress or _Silent()
+    if not config.judges:
+        raise UserError("give at least one --judge")
+    if config.repeats < 0:
+        raise UserError("--repeats must be 0 or more")
+    template = load_template(config.template)
+    if template.config.kind != "pairwise":
+        raise UserError(f"judge template '{template.name}' is not a pairwise template")
+    pairs = load_pairs(config.pairs, config.limit)
+    _check_out_dir(config.out)
+    started = time.time()
+    results: list[dict[str, Any]] = []
+    records: list[dict[str, Any]] = []
+
+    def judge_for(spec: str, temperature: float | None = None, seed: int | None = None) -> Judge:
+        backend = backend_from_spec(
+            spec, base_url=config.judge_base_url, concurrency=config.judge_concurrency
+        )
+        return Judge(
+            spec,
+            template,
+            backend,
+            store,
+            price=Price(*config.price),
+            temperature=temperature,
+            seed=seed,
+        )
+
+    with ResultsStore(config.store or default_store_path()) as store:
+        for spec in config.judges:
+            judge = judge_for(spec)
+            answers = None
+            if config.self_preference:
+                answers = _self_answers(
+                    spec,
+                    config.judge_base_url,
+                    [p.prompt for p in pairs],
+                    config.self_max_new_tokens,
+                    store,
+                    progress,
+                )
+            reference = judge_for(config.reference_judge) if config.reference_judge else None
+            repeats = [
+                judge_for(spec, config.repeat_temperature, seed=k + 1)
+                for k in range(config.repeats)
+            ]
+            # Upper bound: both orders of the pair, its two perturbations, the self-answer pair,
+            # and one order per repeat.
+            progress.start(f"audit {spec}", len(pairs) * (8 + config.repeats))
+            items = run_audit(
+                judge,
+                pairs,
+                self_answers=answers,
+                reference=reference,
+                repeat_judges=repeats,
+                on_done=progress.advance,
+            )
+            for r in repeats:  # repeated judging is part of what the audit cost
+                for key, value in r.stats.as_dict().items():
+                    setattr(judge.stats, key, getattr(judge.stats, key) + value)
+            found = measures(items, judge)
+            results.append(
+                {
+                    "judge": judge.describe(),
+                    "pairs": config.pairs,
+                    "n_pairs": len(pairs),
+                    "usage": judge.stats.as_dict(),
+                    "measures": {
+                        m["measure"]: {k: v for k, v in m.items() if k != "measure"} for m in found
+                    },
+                }
+            )
+            records.extend({"judge": spec, **it.record()} for it in items)
+    payload = {
+        "judges": results,
+        "manifest": {
+            "command": config.command,
+            "template": template.id,
+            "pairs": config.pairs,
+            "limit": config.limit,
+            "reference_judge": config.reference_judge,
+            "repeats": config.repeats,
+            "repeat_temperature": config.repeat_temperature,
+            "versions": _versions(),
+            "started": started,
+            "finished": time.time(),
+        },
+    }
+    write_text_atomic(config.out / "audit.json", json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(
+        config.out / "items.jsonl",
+        "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records),
+    )
+    write_text_atomic(config.out / "report.html", render_audit_report(payload, records))
+    return payload
+
+
+__all__ = ["AuditConfig", "run_audit_judges"]

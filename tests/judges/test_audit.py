@@ -1,0 +1,279 @@
+"""Each audit measure recovers a bias planted in a scripted judge, within its CI."""
+
+import hashlib
+import json
+import random
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.fake_endpoint import FakeEndpoint
+from judges.audit import (
+    LabelledPair,
+    as_list,
+    cohen_kappa,
+    from_chosen_rejected,
+    has_list,
+    measures,
+    run_audit,
+)
+from judges.backends import OpenAIBackend, RetryPolicy
+from judges.judge import Judge
+from judges.template import load_template
+
+
+def answers(messages: list[dict]) -> tuple[str, str]:
+    text = messages[-1]["content"]
+    a = re.search(r"Assistant A's Answer\]\n(.*?)\n\[The End", text, re.S)
+    b = re.search(r"Assistant B's Answer\]\n(.*?)\n\[The End", text, re.S)
+    assert a and b
+    return a.group(1), b.group(1)
+
+
+def draw(messages: list[dict], salt: str = "") -> float:
+    digest = hashlib.sha256((json.dumps(messages) + salt).encode()).digest()
+    return random.Random(digest).random()
+
+
+def always_first(messages: list[dict]) -> str:
+    return "[[A]]"
+
+
+def prefers_longer_80(messages: list[dict]) -> str:
+    a, b = answers(messages)
+    longer = "A" if len(a) > len(b) else "B"
+    return f"[[{longer if draw(messages) < 0.8 else ('B' if longer == 'A' else 'A')}]]"
+
+
+def knows_correct(messages: list[dict]) -> str:
+    a, b = answers(messages)
+    return "[[A]]" if "CORRECT" in a else "[[B]]" if "CORRECT" in b else "[[C]]"
+
+
+def make_pairs(n: int) -> list[LabelledPair]:
+    rng = random.Random(5)
+    pairs = []
+    for i in range(n):
+        good = f"CORRECT answer {i}." + " Detail." * rng.randint(0, 6)
+        bad = f"Wrong answer {i}." + " Detail." * rng.randint(0, 6)
+        pairs.append(from_chosen_rejected(str(i), f"Question {i}?", good, bad))
+    return pairs
+
+
+def audit(reply, pairs, tmp_path: Path | None = None, **kw):
+    with FakeEndpoint(reply=reply) as ep:
+        judge = Judge(
+            "openai:j",
+            load_template("pairwise-v1"),
+            OpenAIBackend("j", base_url=ep.url, retry=RetryPolicy(max_retries=0)),
+        )
+        items = run_audit(judge, pairs, **kw)
+        return {m["measure"]: m for m in measures(items, judge)}, items
+
+
+def within(m: dict, planted: float) -> bool:
+    return m["ci_low"] <= planted <= m["ci_high"]
+
+
+def test_always_first_slot_judge() -> None:
+    m, _ = audit(always_first, make_pairs(60))
+    assert m["prefers_first_slot"]["value"] == 1.0 and m["prefers_first_slot"]["n"] == 120
+    assert m["position_consistency"]["value"] == 0.0 and m["flip_rate"]["value"] == 1.0
+    assert m["human_agreement"]["value"] == 0.0  # every pair ends a tie
+    assert m["parse_rate"]["value"] == 1.0
+
+
+def test_prefers_longer_with_probability_0_8() -> None:
+    m, _ = audit(prefers_longer_80, make_pairs(150))
+    assert within(m["prefers_longer"], 0.8) and m["prefers_longer"]["n"] >= 250
+    assert within(m["prefers_first_slot"], 0.5)
+    assert m["length_intervention_flip"]["ci_low"] > 0.3  # padding the loser makes it win
+
+
+def test_fair_judge_agrees_with_humans_and_ignores_padding() -> None:
+    pairs = make_pairs(80)
+    m, _ = audit(knows_correct, pairs)
+    assert m["human_agreement"]["value"] == 1.0 and m["cohen_kappa"]["value"] == pytest.approx(1.0)
+    assert m["position_consistency"]["value"] == 1.0 and within(m["prefers_first_slot"], 0.5)
+    assert (
+        m["length_intervention_flip"]["value"] == 0.0
+        and m["format_intervention_flip"]["value"] == 0.0
+    )
+    assert m["separability_n"]["value"] is not None and m["separability_n"]["value"] <= 5
+
+
+def test_self_preference_and_repeats() -> None:
+    pairs = make_pairs(40)
+
+    def loves_self(messages: list[dict]) -> str:
+        a, b = answers(messages)
+        return (
+            "[[A]]"
+            if a.startswith("SELF")
+            else "[[B]]"
+            if b.startswith("SELF")
+            else knows_correct(messages)
+        )
+
+    with FakeEndpoint(reply=loves_self) as ep:
+
+        def judge(seed=None, temperature=None):
+            return Judge(
+                "openai:j",
+                load_template("pairwise-v1"),
+                OpenAIBackend("j", base_url=ep.url, retry=RetryPolicy(max_retries=0)),
+                temperature=temperature,
+                seed=seed,
+            )
+
+        main = judge()
+        items = run_audit(
+            main,
+            pairs,
+            self_answers=[f"SELF answer {p.id}" for p in pairs],
+            repeat_judges=[judge(1, 1.0), judge(2, 1.0)],
+        )
+        m = {x["measure"]: x for x in measures(items, main)}
+    assert m["self_preference"]["value"] == 1.0 and m["self_preference"]["n"] == 40
+    assert m["variance"]["value"] == 0.0 and m["bias"]["value"] == 0.0  # deterministic and right
+
+
+def test_noisy_repeats_show_variance() -> None:
+    pairs = make_pairs(40)
+
+    def noisy(messages: list[dict]) -> str:
+        return knows_correct(messages) if draw(messages, "x") < 0.7 else "[[A]]"
+
+    calls: list[int] = []
+
+    def seeded(messages: list[dict]) -> str:
+        calls.append(1)
+        return noisy(messages + [{"n": len(calls)}])
+
+    with FakeEndpoint(reply=seeded) as ep:
+        make = lambda seed: Judge(
+            "openai:j",
+            load_template("pairwise-v1"),  # noqa: E731
+            OpenAIBackend("j", base_url=ep.url, retry=RetryPolicy(max_retries=0)),
+            temperature=1.0,
+            seed=seed,
+        )
+        main = make(None)
+        items = run_audit(main, pairs, repeat_judges=[make(1), make(2), make(3)])
+        m = {x["measure"]: x for x in measures(items, main)}
+    assert m["variance"]["value"] > 0.05 and m["variance"]["n"] == 120
+
+
+def test_helpers() -> None:
+    assert (
+        has_list("Steps:\n- one\n- two")
+        and has_list("## Title\ntext")
+        and not has_list("Plain text.")
+    )
+    assert as_list("One. Two! Three?") == "- One.\n- Two!\n- Three?"
+    assert cohen_kappa(["A", "B", "A", "B"], ["A", "B", "A", "B"]) == 1.0
+    # Against a hand-computed example: po = 0.6, pe = 0.5*0.6 + 0.5*0.4 = 0.5 -> kappa 0.2
+    assert cohen_kappa(
+        ["A", "A", "B", "B", "A", "B", "A", "B", "A", "B"],
+        ["A", "B", "B", "B", "A", "A", "A", "B", "B", "A"],
+    ) == pytest.approx(0.2)
+    left = sum(from_chosen_rejected(str(i), f"q{i}", "c", "r").human == "A" for i in range(400))
+    assert 160 < left < 240
+
+
+def test_audit_cli_on_hh_rlhf(tmp_path: Path, shared_data: Path) -> None:
+    out = tmp_path / "audit"
+    source = f"hh-rlhf:{shared_data / 'hh-rlhf' / 'harmless-base-test.jsonl.gz'}"
+    with FakeEndpoint(reply=always_first) as ep:
+        result = CliRunner().invoke(
+            app,
+            [
+                "audit-judge",
+                "--judge",
+                "openai:j",
+                "--compare",
+                "openai:k",
+                "--judge-base-url",
+                ep.url,
+                "--pairs",
+                source,
+                "--limit",
+                "20",
+                "--repeats",
+                "1",
+                "--out",
+                str(out),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+    payload = json.loads((out / "audit.json").read_text())
+    assert [r["judge"]["spec"] for r in payload["judges"]] == ["openai:j", "openai:k"]
+    for r in payload["judges"]:
+        ms = r["measures"]
+        for name in (
+            "human_agreement",
+            "cohen_kappa",
+            "position_consistency",
+            "prefers_first_slot",
+            "prefers_longer",
+            "self_preference",
+            "bias",
+            "variance",
+            "parse_rate",
+            "price_per_1000",
+            "seconds_per_1000",
+            "separability_n",
+        ):
+            assert name in ms and set(ms[name]) >= {"value", "ci_low", "ci_high", "n"}, name
+        assert ms["prefers_first_slot"]["value"] == 1.0
+    items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+    assert len(items) == 40 and {i["human"] for i in items} == {"A", "B"}
+    # Every number can be recomputed from items.jsonl:
+    first = [
+        (o["order"] == "AB") == (o["verdict"] == "A")
+        for i in items
+        if i["judge"] == "openai:j"
+        for o in i["base"]["orders"]
+        if o["verdict"] in ("A", "B")
+    ]
+    assert (
+        sum(first) / len(first) == payload["judges"][0]["measures"]["prefers_first_slot"]["value"]
+    )
+    html = (out / "report.html").read_text()
+    assert "Strong position bias" in html and 'id="side-by-side"' in html
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_audit_local_smollm2_end_to_end(
+    tmp_path: Path, shared_data: Path, smollm2_dir: Path
+) -> None:
+    out = tmp_path / "audit"
+    source = f"hh-rlhf:{shared_data / 'hh-rlhf' / 'harmless-base-test.jsonl.gz'}"
+    result = CliRunner().invoke(
+        app,
+        [
+            "audit-judge",
+            "--judge",
+            "local:smollm2",
+            "--template",
+            "pairwise-logprob-v1",
+            "--pairs",
+            source,
+            "--limit",
+            "6",
+            "--repeats",
+            "1",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    [r] = json.loads((out / "audit.json").read_text())["judges"]
+    ms = r["measures"]
+    assert ms["parse_rate"]["n"] == 12 and ms["human_agreement"]["n"] == 6
+    assert ms["self_preference"]["n"] >= 1 and "variance" in ms
+    assert (out / "report.html").exists()
