@@ -151,16 +151,16 @@ def test_noisy_repeats_show_variance() -> None:
 
     def seeded(messages: list[dict]) -> str:
         calls.append(1)
-        return noisy(messages + [{"n": len(calls)}])
+        return noisy([*messages, {"n": len(calls)}])  # a fresh draw per request, like sampling
 
     with FakeEndpoint(reply=seeded) as ep:
-        make = lambda seed: Judge(
-            "openai:j",
-            load_template("pairwise-v1"),  # noqa: E731
-            OpenAIBackend("j", base_url=ep.url, retry=RetryPolicy(max_retries=0)),
-            temperature=1.0,
-            seed=seed,
-        )
+
+        def make(seed: int | None) -> Judge:
+            backend = OpenAIBackend("j", base_url=ep.url, retry=RetryPolicy(max_retries=0))
+            return Judge(
+                "openai:j", load_template("pairwise-v1"), backend, temperature=1.0, seed=seed
+            )
+
         main = make(None)
         items = run_audit(main, pairs, repeat_judges=[make(1), make(2), make(3)])
         m = {x["measure"]: x for x in measures(items, main)}
