@@ -104,6 +104,8 @@ class Completion:
     """'stop' at end of turn, 'length' at max_new_tokens, 'error' when generation failed."""
     error: str | None = None
     """Why generation failed (finish_reason 'error'); such completions are never cached."""
+    top_logprobs: dict[str, float] | None = None
+    """Top log-probabilities of the first completion token, by token text, when asked for."""
 
 
 @dataclass(frozen=True)

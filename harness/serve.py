@@ -92,29 +92,29 @@ class Batcher:
             for job in jobs:
                 groups.setdefault(job.params, []).append(job)
             for params, group in groups.items():
+                k = max(j.top_logprobs for j in group)
                 try:
                     outs = await asyncio.to_thread(
-                        self.engine.generate, [j.chat for j in group], params
-                    )
-                    wanted = [j for j in group if j.top_logprobs]
-                    lps = (
-                        await asyncio.to_thread(
-                            self.engine.first_token_logprobs,
-                            [j.chat for j in wanted],
-                            max(j.top_logprobs for j in wanted),
-                        )
-                        if wanted
-                        else []
+                        self.engine.generate, [j.chat for j in group], params, k
                     )
                 except Exception as e:  # noqa: BLE001 - one bad batch must not kill the server
                     for j in group:
                         if not j.future.done():
                             j.future.set_exception(e)
                     continue
-                by_job = dict(zip((id(j) for j in wanted), lps, strict=True))
                 for j, out in zip(group, outs, strict=True):
                     if not j.future.done():
-                        j.future.set_result((out, by_job.get(id(j))))
+                        # One forward pass serves both: top-k is the largest asked in the batch.
+                        top = (
+                            dict(
+                                sorted(out[0].top_logprobs.items(), key=lambda kv: -kv[1])[
+                                    : j.top_logprobs
+                                ]
+                            )
+                            if j.top_logprobs and out[0].top_logprobs
+                            else None
+                        )
+                        j.future.set_result((out, top))
 
 
 def build_app(

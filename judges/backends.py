@@ -292,9 +292,8 @@ class LocalBackend:
                     temperature=todo[0].temperature,
                     seed=todo[0].seed or 0,
                 )
-                outs = engine.generate([list(r.messages) for r in todo], params)
-            wanted = [list(r.messages) for r in todo if r.logprobs]
-            tops = iter(engine.first_token_logprobs(wanted, 5) if wanted else [])
+                k = 5 if any(r.logprobs for r in todo) else 0
+                outs = engine.generate([list(r.messages) for r in todo], params, top_logprobs=k)
             per = (time.perf_counter() - t) / max(1, len(todo))
             done = iter(zip(todo, outs, strict=True))
             for ok in allowed:
@@ -304,7 +303,7 @@ class LocalBackend:
                 req, out = next(done)
                 c = out[0]
                 budget.tokens += c.prompt_tokens + c.completion_tokens
-                top = next(tops) if req.logprobs else None
+                top = c.top_logprobs if req.logprobs else None
                 replies.append(JudgeReply(c.text, top, c.prompt_tokens, c.completion_tokens, per))
             on_done(len(chunk))
         return replies

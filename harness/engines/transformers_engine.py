@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from harness.engines.base import EngineConfig, PromptTooLongError
@@ -91,8 +92,10 @@ class TransformersEngine:
         return ids
 
     def generate(
-        self, chats: Sequence[Sequence[Message]], params: GenerationParams
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams, top_logprobs: int = 0
     ) -> list[list[Completion]]:
+        """`params.n` completions per chat; with `top_logprobs=k`, each completion also carries
+        the top-k log-probabilities of its first token (from the same forward pass)."""
         import torch
 
         encoded = self.encode(chats)
@@ -121,6 +124,8 @@ class TransformersEngine:
                 "pad_token_id": pad,
                 "eos_token_id": sorted(eos),
             }
+            if top_logprobs:
+                kwargs.update(output_logits=True, return_dict_in_generate=True)
             if params.temperature > 0:
                 kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
                 torch.manual_seed(params.seed + start)
@@ -132,46 +137,37 @@ class TransformersEngine:
                     attention_mask=attention.to(self._model.device),
                     **kwargs,
                 )
-            new = out[:, width:].tolist()
+            sequences = out.sequences if top_logprobs else out
+            tops = self._top(out.logits[0], top_logprobs) if top_logprobs else None
+            new = sequences[:, width:].tolist()
             for row, i in enumerate(batch):
                 for k in range(params.n):
-                    results[i].append(
-                        self._completion(new[row * params.n + k], len(encoded[i]), eos)
-                    )
+                    c = self._completion(new[row * params.n + k], len(encoded[i]), eos)
+                    if tops is not None:
+                        c = replace(c, top_logprobs=tops[row * params.n + k])
+                    results[i].append(c)
         return results
+
+    def _top(self, logits: Any, k: int) -> list[dict[str, float]]:
+        import torch
+
+        top = torch.topk(torch.log_softmax(logits.float(), dim=-1), k, dim=-1)
+        rows = []
+        for values, indices in zip(top.values.tolist(), top.indices.tolist(), strict=True):
+            row: dict[str, float] = {}
+            for v, i in zip(values, indices, strict=True):
+                token = self._tok.decode([i])
+                row[token] = max(row.get(token, float("-inf")), v)
+            rows.append(row)
+        return rows
 
     def first_token_logprobs(
         self, chats: Sequence[Sequence[Message]], k: int = 5
     ) -> list[dict[str, float]]:
         """The top-k log-probabilities of the first reply token of each chat, by token text
         (what an OpenAI-compatible endpoint returns as `top_logprobs`)."""
-        import torch
-
-        encoded = self.encode(chats)
-        out: list[dict[str, float]] = []
-        pad = self._tok.pad_token_id
-        bs = self.config.batch_size
-        for start in range(0, len(encoded), bs):
-            batch = encoded[start : start + bs]
-            width = max(map(len, batch))
-            ids = torch.tensor([[pad] * (width - len(b)) + b for b in batch])
-            mask = torch.tensor([[0] * (width - len(b)) + [1] * len(b) for b in batch])
-            positions = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding must not shift positions
-            with torch.inference_mode():
-                logits = self._model(
-                    input_ids=ids.to(self._model.device),
-                    attention_mask=mask.to(self._model.device),
-                    position_ids=positions.to(self._model.device),
-                ).logits[:, -1, :]
-            logprobs = torch.log_softmax(logits.float(), dim=-1)
-            top = torch.topk(logprobs, k, dim=-1)
-            for values, indices in zip(top.values.tolist(), top.indices.tolist(), strict=True):
-                row: dict[str, float] = {}
-                for v, i in zip(values, indices, strict=True):
-                    token = self._tok.decode([i])
-                    row[token] = max(row.get(token, float("-inf")), v)
-                out.append(row)
-        return out
+        outs = self.generate(chats, GenerationParams(max_new_tokens=1), top_logprobs=k)
+        return [o[0].top_logprobs or {} for o in outs]
 
     def _completion(self, tokens: list[int], prompt_tokens: int, eos: set[int]) -> Completion:
         stop = next((j for j, t in enumerate(tokens) if t in eos), None)
