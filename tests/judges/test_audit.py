@@ -277,3 +277,27 @@ def test_audit_local_smollm2_end_to_end(
     assert ms["parse_rate"]["n"] == 12 and ms["human_agreement"]["n"] == 6
     assert ms["self_preference"]["n"] >= 1 and "variance" in ms
     assert (out / "report.html").exists()
+
+
+def test_alpaca_eval_style_human_annotations(tmp_path: Path) -> None:
+    from judges.audit_pairs import load_pairs
+
+    rows = [
+        {"instruction": "q1", "output_1": "a", "output_2": "b", "preference": p}
+        for p in (2, 2, 1, 2)
+    ]
+    rows += [
+        {"instruction": "q2", "output_1": "c", "output_2": "d", "preference": p} for p in (1, 2)
+    ]
+    path = tmp_path / "human.json"
+    path.write_text(json.dumps(rows))
+    pairs = load_pairs(str(path))
+    assert [(p.prompt, p.human) for p in pairs] == [("q1", "B"), ("q2", "tie")]
+    path.write_text(
+        json.dumps([{"instruction": "q", "output_1": "a", "output_2": "b", "preference": 7}])
+    )
+    from harness.errors import InputError
+
+    with pytest.raises(InputError) as info:
+        load_pairs(str(path))
+    assert (info.value.line, info.value.field) == (1, "preference")
