@@ -400,26 +400,26 @@ def measures(items: Sequence[AuditItem], judge: Judge) -> list[dict[str, Any]]:
         )
     )
     stats = judge.stats
-    answered = stats.requests + stats.cached
-    if answered:
+    if stats.answered:
+        per = 1000 / stats.answered
         out.append(
             {
                 "measure": "price_per_1000",
-                "value": stats.cost / max(1, stats.requests) * 1000,
+                "value": stats.answered_cost * per,
                 "ci_low": None,
                 "ci_high": None,
-                "n": stats.requests,
-                "note": "dollars per 1,000 judge requests (given prices)",
+                "n": stats.answered,
+                "note": "dollars per 1,000 judgments at their token counts (given prices)",
             }
         )
         out.append(
             {
                 "measure": "seconds_per_1000",
-                "value": stats.seconds / max(1, stats.requests) * 1000,
+                "value": stats.answered_seconds * per,
                 "ci_low": None,
                 "ci_high": None,
-                "n": stats.requests,
-                "note": "wall seconds per 1,000 requests made in this audit",
+                "n": stats.answered,
+                "note": "seconds of judge latency per 1,000 judgments (before concurrency)",
             }
         )
     sep = separability(human)

@@ -39,6 +39,12 @@ class JudgeStats:
     completion_tokens: int = 0
     seconds: float = 0.0
     cost: float = 0.0
+    answered: int = 0
+    """Judgments answered, fresh or from the store."""
+    answered_seconds: float = 0.0
+    """Sum of each answered judgment's own latency (as first measured, for stored ones)."""
+    answered_cost: float = 0.0
+    """Cost of every answered judgment at its tokens (stored ones priced as if made now)."""
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,6 +110,7 @@ class Judge:
         for i, key in enumerate(keys):
             if key in stored:
                 replies[i] = JudgeReply(**stored[key], attempts=0)
+                self._account_answer(replies[i])
         self.stats.cached += len(replies)
         if replies:
             on_done(len(replies))
@@ -131,13 +138,23 @@ class Judge:
         self.stats.seconds += time.perf_counter() - start
         return [replies[i] for i in range(len(requests))]
 
+    def _price(self, reply: JudgeReply) -> float:
+        return (
+            reply.prompt_tokens * self.price.prompt
+            + reply.completion_tokens * self.price.completion
+        ) / 1e6
+
     def _account(self, reply: JudgeReply) -> None:
         self.stats.requests += reply.attempts
         self.stats.retries += max(0, reply.attempts - 1)
         self.stats.failed += reply.error is not None
         self.stats.prompt_tokens += reply.prompt_tokens
         self.stats.completion_tokens += reply.completion_tokens
-        self.stats.cost += (
-            reply.prompt_tokens * self.price.prompt
-            + reply.completion_tokens * self.price.completion
-        ) / 1e6
+        self.stats.cost += self._price(reply)
+        if reply.error is None:
+            self._account_answer(reply)
+
+    def _account_answer(self, reply: JudgeReply) -> None:
+        self.stats.answered += 1
+        self.stats.answered_seconds += reply.seconds
+        self.stats.answered_cost += self._price(reply)

@@ -35,11 +35,15 @@ def warnings(measures: dict[str, Any]) -> list[str]:
     def m(name: str) -> dict[str, Any] | None:
         return measures.get(name)
 
+    kappa = m("cohen_kappa")
     agree = m("human_agreement")
-    if agree and agree["ci_low"] <= 0.5:
+    if kappa and kappa["ci_low"] <= 0.0:
+        raw = (
+            f"; it matches the human label on {100 * agree['value']:.0f}% of pairs" if agree else ""
+        )
         out.append(
-            f"Agreement with humans is not distinguishable from chance: {100 * agree['value']:.0f}% "
-            f"[{100 * agree['ci_low']:.0f}, {100 * agree['ci_high']:.0f}] (n={agree['n']})."
+            f"Agreement with humans is no better than chance: Cohen's kappa {kappa['value']:.2f} "
+            f"[{kappa['ci_low']:.2f}, {kappa['ci_high']:.2f}] (n={kappa['n']}){raw}."
         )
     first = m("prefers_first_slot")
     if first and (first["ci_low"] > 0.5 or first["ci_high"] < 0.5):

@@ -97,6 +97,9 @@ def test_fair_judge_agrees_with_humans_and_ignores_padding() -> None:
     pairs = make_pairs(80)
     m, _ = audit(knows_correct, pairs)
     assert m["human_agreement"]["value"] == 1.0 and m["cohen_kappa"]["value"] == pytest.approx(1.0)
+    from reports.audit_report import warnings
+
+    assert warnings({k: v for k, v in m.items()}) == []  # nothing to warn about a fair judge
     assert m["position_consistency"]["value"] == 1.0 and within(m["prefers_first_slot"], 0.5)
     assert (
         m["length_intervention_flip"]["value"] == 0.0
@@ -244,6 +247,7 @@ def test_audit_cli_on_hh_rlhf(tmp_path: Path, shared_data: Path) -> None:
     )
     html = (out / "report.html").read_text()
     assert "Strong position bias" in html and 'id="side-by-side"' in html
+    assert "no better than chance" in html  # an always-tie judge has kappa 0
 
 
 @pytest.mark.model
