@@ -410,7 +410,8 @@ def judge_cmd(
             f"  {m['metric']}: {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] n={m['n']}"
         )
     stdout.print(f"Wrote {output}, {summary_path} and {report_path}")
-    if summary["status"].get("failed"):
+    if usage["failed"]:  # any judgment without a reply leaves the run incomplete
+        err.print(f"{usage['failed']} judgment(s) failed and are recorded with their reason; re-run to retry them")
         raise typer.Exit(3)
 
 

@@ -41,6 +41,8 @@ class FakeEndpoint:
     fault_rates: dict[str, float] = field(default_factory=dict)
     seed: int = 0
     hang_seconds: float = 30.0
+    port: int = 0
+    """0 picks a free port."""
     requests: list[dict[str, Any]] = field(default_factory=list)
     auth: list[str] = field(default_factory=list)
     faults_served: dict[str, int] = field(default_factory=dict)
@@ -117,7 +119,7 @@ class FakeEndpoint:
             request_queue_size = 512  # the default backlog (5) refuses bursts of connections
             daemon_threads = True
 
-        self._httpd = Server(("127.0.0.1", 0), Handler)
+        self._httpd = Server(("127.0.0.1", self.port), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()

@@ -190,3 +190,61 @@ def test_judge_scorer_without_judge_is_a_user_error(tmp_path: Path, scripted) ->
         ],
     )
     assert result.exit_code == 2 and "needs --judge" in result.stderr
+
+
+def test_judging_through_twenty_percent_faults(tmp_path: Path) -> None:
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "".join(
+            json.dumps(
+                {"id": str(i), "prompt": f"Q{i}?", "response_a": f"a{i}", "response_b": f"b{i}"}
+            )
+            + "\n"
+            for i in range(60)
+        )
+    )
+    out = tmp_path / "j.jsonl"
+    faults = {
+        "429": 0.05,
+        "500": 0.05,
+        "hang": 0.03,
+        "truncated": 0.03,
+        "garbage": 0.02,
+        "nonsense": 0.02,
+    }
+    args = [
+        "judge",
+        "pairwise",
+        "--input",
+        str(pairs),
+        "--output",
+        str(out),
+        "--judge",
+        "openai:j",
+        "--max-retries",
+        "1",
+        "--timeout",
+        "0.5",
+        "--store",
+        str(tmp_path / "s.sqlite"),
+    ]
+    with FakeEndpoint(reply=first_slot, fault_rates=faults, seed=3, hang_seconds=3) as ep:
+        first = runner.invoke(app, [*args, "--judge-base-url", ep.url])
+        assert sum(ep.faults_served.values()) > 10
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    orders = [o for r in rows for o in r["orders"]]
+    assert len(rows) == 60 and len(orders) == 120
+    failed = [o for o in orders if o["error"] and o["error"] != "unparsed verdict"]
+    assert all(
+        o["verdict"] is not None or o["error"] for o in orders
+    )  # judged, or a recorded reason
+    assert all(("gave up after 2 attempts" in o["error"]) for o in failed)
+    summary = json.loads((tmp_path / "j.summary.json").read_text())
+    assert summary["usage"]["failed"] == len(failed) > 0
+    assert first.exit_code == 3 and f"{len(failed)} judgment(s) failed" in first.stderr
+    # A re-run against a healthy endpoint asks again for exactly the failed ones.
+    port = int(ep.url.rsplit(":", 1)[1].split("/")[0])
+    with FakeEndpoint(reply=first_slot, port=port) as ep:  # same URL: same judge identity
+        again = runner.invoke(app, [*args, "--judge-base-url", ep.url])
+        assert again.exit_code == 0, again.output
+        assert len(ep.requests) == len(failed)

@@ -1,0 +1,165 @@
+"""Chaos: kill -9 / resume cycles of a real `harness run`, then a judge run at 20% faults.
+
+    .venv/bin/python benchmarks/chaos.py --cycles 5
+
+Part 1 runs `harness run --engine openai` against the loopback fake endpoint (each answer
+after `--latency` seconds), sends SIGKILL at a random moment, and runs the same command
+again, `--cycles` times, then once to completion. It prints cycles survived, and items
+lost and duplicated (from items.jsonl against the suite).
+Part 2 judges 100 pairs with `harness judge pairwise` against an endpoint that answers 20%
+of requests with a fault (429, 500, a hang past the timeout, truncated JSON, garbage) and
+prints judged, failed-and-recorded, and the exit status.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def endpoint(*args: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "harness.fake_endpoint", *args], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None
+    return proc, proc.stdout.readline().strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cycles", type=int, default=5)
+    ap.add_argument("--latency", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = random.Random(args.seed)
+    work = Path(tempfile.mkdtemp(prefix="harness-chaos-"))
+    env = {**os.environ, "HARNESS_HOME": str(work / "home")}
+
+    server, url = endpoint("--latency", str(args.latency))
+    cmd = [
+        sys.executable,
+        "-m",
+        "harness",
+        "run",
+        "--engine",
+        "openai",
+        "--base-url",
+        url,
+        "--model",
+        "fake",
+        "--suite",
+        "quick",
+        "--concurrency",
+        "2",
+        "--store",
+        str(work / "store.sqlite"),
+        "--out",
+        str(work / "run"),
+    ]
+    survived = 0
+    try:
+        for _ in range(args.cycles):
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            time.sleep(rng.uniform(0.5, 2.5))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            survived += 1
+        final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        server.terminate()
+        server.wait()
+    items = [json.loads(line) for line in (work / "run" / "items.jsonl").read_text().splitlines()]
+    keys = [(r["suite"], r["id"]) for r in items]
+    expected = 75
+    print(f"kill/resume cycles survived: {survived}; final run exit status {final.returncode}")
+    print(
+        f"items: {len(set(keys))} of {expected}; lost {expected - len(set(keys))}; duplicated {len(keys) - len(set(keys))}"
+    )
+
+    server, url = endpoint(
+        "--latency",
+        "0.01",
+        "--fault",
+        "429=0.05",
+        "--fault",
+        "500=0.05",
+        "--fault",
+        "hang=0.03",
+        "--fault",
+        "truncated=0.04",
+        "--fault",
+        "garbage=0.03",
+        "--seed",
+        str(args.seed),
+    )
+    pairs = work / "pairs.jsonl"
+    pairs.write_text(
+        "".join(
+            json.dumps(
+                {
+                    "id": str(i),
+                    "prompt": f"Question {i}?",
+                    "response_a": f"a{i}",
+                    "response_b": f"b{i}",
+                }
+            )
+            + "\n"
+            for i in range(100)
+        )
+    )
+    try:
+        start = time.time()
+        judged = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "harness",
+                "judge",
+                "pairwise",
+                "--input",
+                str(pairs),
+                "--output",
+                str(work / "j.jsonl"),
+                "--judge",
+                "openai:fake",
+                "--judge-base-url",
+                url,
+                "--max-retries",
+                "2",
+                "--timeout",
+                "1",
+                "--store",
+                str(work / "store.sqlite"),
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        secs = time.time() - start
+    finally:
+        server.terminate()
+        server.wait()
+    rows = [json.loads(line) for line in (work / "j.jsonl").read_text().splitlines()]
+    orders = [o for r in rows for o in r["orders"]]
+    failed = [o for o in orders if o["error"] and o["error"] != "unparsed verdict"]
+    print(
+        f"fault run (20% faults): {len(rows)} pairs, {len(orders)} judgments in {secs:.1f} s; "
+        f"with a reply {len(orders) - len(failed)}, failed and recorded with a reason {len(failed)}; "
+        f"exit status {judged.returncode} (3 = some failed; re-run to retry them)"
+    )
+    print(f"work directory: {work}")
+
+
+if __name__ == "__main__":
+    main()
