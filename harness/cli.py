@@ -411,7 +411,9 @@ def judge_cmd(
         )
     stdout.print(f"Wrote {output}, {summary_path} and {report_path}")
     if usage["failed"]:  # any judgment without a reply leaves the run incomplete
-        err.print(f"{usage['failed']} judgment(s) failed and are recorded with their reason; re-run to retry them")
+        err.print(
+            f"{usage['failed']} judgment(s) failed and are recorded with their reason; re-run to retry them"
+        )
         raise typer.Exit(3)
 
 
