@@ -37,6 +37,10 @@ class ResolvedModel:
     fingerprint: str
     """Hash of the config and the weight files' names, sizes and modification times."""
 
+    def identity(self, engine: str, dtype: str) -> dict[str, Any]:
+        """What determines a local engine's outputs: engine, model, weights and dtype."""
+        return {"engine": engine, "model": self.spec, "fingerprint": self.fingerprint, "dtype": dtype}
+
 
 def _fingerprint(directory: Path) -> str:
     h = hashlib.sha256()

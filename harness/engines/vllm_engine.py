@@ -67,12 +67,7 @@ class VLLMEngine:
         self._llm: Any = None
 
     def identity(self) -> dict[str, Any]:
-        return {
-            "engine": self.name,
-            "model": self.model_ref.spec,
-            "fingerprint": self.model_ref.fingerprint,
-            "dtype": self.config.dtype,
-        }
+        return self.model_ref.identity(self.name, self.config.dtype)
 
     @property
     def chunk_size(self) -> int:
