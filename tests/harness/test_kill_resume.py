@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,84 @@ def test_kill_then_resume(tmp_path: Path, harness_home: Path, smollm2_dir: Path)
     keys = [(r["suite"], r["id"], r["sample_index"]) for r in items]
     assert len(keys) == 24 and len(set(keys)) == 24
     assert stored(db) == 24
+
+
+def test_kill_compare_then_resume(tmp_path: Path, harness_home: Path) -> None:
+    """`kill -9` of `harness compare` mid-judging: the re-run judges only what was missing."""
+    from harness.fake_endpoint import FakeEndpoint
+
+    db = tmp_path / "store.sqlite"
+    out = tmp_path / "cmp"
+
+    def judged(db: Path) -> int:
+        if not db.exists():
+            return 0
+        try:
+            return int(
+                sqlite3.connect(db, timeout=5)
+                .execute("SELECT COUNT(*) FROM judgments")
+                .fetchone()[0]
+            )
+        except sqlite3.OperationalError:
+            return 0
+
+    def verdict(messages: list[dict]) -> str:
+        if "[User Question]" in messages[-1]["content"]:
+            return "[[B]]"
+        return f"answer {uuid.uuid4().hex}"  # the two models answer differently
+
+    with FakeEndpoint(reply=verdict, latency=0.05) as ep:
+        cmd = [
+            sys.executable,
+            "-m",
+            "harness",
+            "compare",
+            "--engine",
+            "openai",
+            "--base-url",
+            ep.url,
+            "--model",
+            "a=model-a",
+            "--model",
+            "b=model-b",
+            "--baseline",
+            "a",
+            "--suite",
+            "quick",
+            "--judge",
+            "openai:j",
+            "--judge-base-url",
+            ep.url,
+            "--judge-concurrency",
+            "2",
+            "--bootstrap",
+            "100",
+            "--store",
+            str(db),
+            "--out",
+            str(out),
+        ]
+        env = {**os.environ, "HARNESS_HOME": str(harness_home)}
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while judged(db) < 64 and time.time() < deadline and proc.poll() is None:  # a chunk stored
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        before = judged(db)
+        assert 64 <= before < 150 and not (out / "winrates.json").exists()
+        judge_requests = [
+            r for r in ep.requests if "[User Question]" in r["messages"][-1]["content"]
+        ]
+        n_before = len(judge_requests)
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        judge_requests = [
+            r for r in ep.requests if "[User Question]" in r["messages"][-1]["content"]
+        ]
+    assert len(judge_requests) - n_before == 150 - before  # stored judgments were not asked again
+    rows = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert len(rows) == 75 and len({r["id"] for r in rows}) == 75
+    payload = json.loads((out / "winrates.json").read_text())
+    b = next(r for r in payload["models"] if r["model"] == "b")
+    assert b["n_total"] == 75 and b["win_rate"] == 50.0  # always "B": position-biased, all ties
