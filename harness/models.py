@@ -39,7 +39,12 @@ class ResolvedModel:
 
     def identity(self, engine: str, dtype: str) -> dict[str, Any]:
         """What determines a local engine's outputs: engine, model, weights and dtype."""
-        return {"engine": engine, "model": self.spec, "fingerprint": self.fingerprint, "dtype": dtype}
+        return {
+            "engine": engine,
+            "model": self.spec,
+            "fingerprint": self.fingerprint,
+            "dtype": dtype,
+        }
 
 
 def _fingerprint(directory: Path) -> str:

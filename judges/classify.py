@@ -10,7 +10,7 @@ from typing import Literal
 from harness.errors import UserError
 from judges.judge import Judge
 from judges.parsing import parse_label
-from judges.pointwise import PointItem
+from judges.pointwise import PointItem, ask_each
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,8 @@ def judge_classify(
         raise UserError(
             f"judge template '{judge.template.name}' has no labels; use a classify template"
         )
-    requests = [
-        judge.request(prompt=it.prompt, response=it.response, reference=it.reference)
-        for it in items
-    ]
     out = []
-    for it, reply in zip(items, judge.ask(requests, on_done), strict=True):
+    for it, reply in zip(items, ask_each(judge, items, on_done), strict=True):
         if reply.error is not None or reply.text is None:
             out.append(ClassResult(it.id, None, reply.text, reply.error or "no reply", "failed"))
             continue

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from judges.backends import JudgeReply
 from judges.judge import Judge
 from judges.parsing import parse_score
 
@@ -31,16 +32,23 @@ class PointResult:
     status: Literal["ok", "unparsed", "failed"]
 
 
-def judge_pointwise(
+def ask_each(
     judge: Judge, items: Sequence[PointItem], on_done: Callable[[int], None] | None = None
-) -> list[PointResult]:
-    """Grade every item once."""
+) -> list[JudgeReply]:
+    """One judge reply per single-response item (shared by pointwise and classify judging)."""
     requests = [
         judge.request(prompt=it.prompt, response=it.response, reference=it.reference)
         for it in items
     ]
+    return judge.ask(requests, on_done)
+
+
+def judge_pointwise(
+    judge: Judge, items: Sequence[PointItem], on_done: Callable[[int], None] | None = None
+) -> list[PointResult]:
+    """Grade every item once."""
     out = []
-    for it, reply in zip(items, judge.ask(requests, on_done), strict=True):
+    for it, reply in zip(items, ask_each(judge, items, on_done), strict=True):
         if reply.error is not None or reply.text is None:
             out.append(PointResult(it.id, None, reply.text, reply.error or "no reply", "failed"))
             continue
