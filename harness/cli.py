@@ -276,9 +276,9 @@ def run(
 def suites_list() -> None:
     """List built-in suites and benchmark loaders."""
     from harness.registry import names
-    from suites.suite import BUILTIN, COMPOSITES
+    from suites.suite import BUILTIN, BUILTIN_MATH, COMPOSITES
 
-    for name in BUILTIN:
+    for name in (*BUILTIN, *BUILTIN_MATH):
         stdout.print(name)
     for name, parts in COMPOSITES.items():
         stdout.print(f"{name} = {' + '.join(parts)}")
@@ -377,6 +377,14 @@ def train(
     label_smoothing: Annotated[
         float | None, typer.Option(help="DPO robust/cDPO: assumed share of flipped labels.")
     ] = None,
+    robust_radius: Annotated[
+        float | None,
+        typer.Option(help="Robust DPO: minimise the worst case within this radius of each batch."),
+    ] = None,
+    robust_ball: Annotated[
+        str | None,
+        typer.Option(help="Robust DPO: 'kl' (KLDPO, reweight pairs) or 'wasserstein' (WDPO)."),
+    ] = None,
     reward: Annotated[
         str | None,
         typer.Option(help="PPO: reward-model directory, or scorers:NAME=WEIGHT,..."),
@@ -426,6 +434,8 @@ def train(
         "beta": beta,
         "loss_type": loss_type,
         "label_smoothing": label_smoothing,
+        "robust_radius": robust_radius,
+        "robust_ball": robust_ball,
         "reward": reward,
         "kl_coef": kl_coef,
         "response_length": response_length,
@@ -800,6 +810,15 @@ def compare(
     judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
     bootstrap: Annotated[int, typer.Option(help="Bradley-Terry bootstrap resamples.")] = 1000,
     store: Annotated[Path | None, STORE] = None,
+    personas: Annotated[
+        str | None,
+        typer.Option(
+            help="Also judge every pair per user profile: a personas YAML file, or 'default'."
+        ),
+    ] = None,
+    persona_template: Annotated[
+        str, typer.Option(help="Judge template with a {persona} placeholder.")
+    ] = "pairwise-persona-v1",
 ) -> None:
     """Generate with several models, judge them pairwise with position swap, and report win rates."""
     from harness.compare import CompareConfig, run_compare
@@ -823,6 +842,8 @@ def compare(
         store=store,
         n_bootstrap=bootstrap,
         command=shlex.join(["harness", *sys.argv[1:]]),
+        personas=personas,
+        persona_template=persona_template,
     )
     with BarProgress(err) as progress:
         payload = run_compare(config, progress)
@@ -951,3 +972,6 @@ def audit_judge(
         for w in warnings(result["measures"]):
             stdout.print(f"  ! {w}", markup=False)
     stdout.print(f"Report card: {out / 'report.html'} (also audit.json, items.jsonl)")
+
+
+from harness import cli_techniques  # noqa: E402,F401  (registers dpo-shift, process, personas)

@@ -10,17 +10,21 @@ max_new_tokens) for that entry, so one model at two temperatures is two entries.
 Generations and judgments go through the results store (a re-run costs nothing). Every
 other model is judged against the baseline with position swap (or every pair with
 `all_pairs`); the outputs are `winrates.json`, `summary.md`, `judgments.jsonl` and
-`report.html`.
+`report.html`. With `personas`, every pair is also judged once per user profile
+(judges/personas.py): per-persona win rates and how far verdicts move between personas go
+into winrates.json ("personas"), the report and `personas.jsonl`.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.atomic import write_text_atomic
 from harness.engines.base import Engine, EngineConfig, create_engine
 from harness.errors import UserError
 from harness.paths import default_store_path
@@ -90,6 +94,9 @@ class CompareConfig:
     store: Path | None = None
     n_bootstrap: int = 1000
     command: str | None = None
+    personas: str | None = None
+    """A personas YAML file or `default`: also judge every pair once per user profile."""
+    persona_template: str = "pairwise-persona-v1"
 
 
 def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -186,8 +193,31 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
             inconsistent="tie" if config.inconsistent == "tie" else "flag",
             on_done=progress.advance,
         )
+        usage = [{"judge": judge.spec, "template": template.id, **judge.stats.as_dict()}]
+        persona_rows: list[dict[str, Any]] = []
+        persona_stats = None
+        if config.personas is not None:
+            persona_judge = Judge(
+                config.judge, load_template(config.persona_template), backend, store
+            )
+            persona_stats, persona_rows = _judge_personas(
+                config.personas, persona_judge, items, meta, results, progress
+            )
+            usage.append(
+                {
+                    "judge": persona_judge.spec,
+                    "template": persona_judge.template.id,
+                    **persona_judge.stats.as_dict(),
+                }
+            )
 
     stats = compare_statistics(labels, config.baseline, meta, results, outputs, config.n_bootstrap)
+    if persona_stats is not None:
+        stats["personas"] = persona_stats
+        write_text_atomic(
+            config.out / "personas.jsonl",
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in persona_rows),
+        )
     manifest = {
         "command": config.command or " ".join(sys.argv),
         "models": identities,
@@ -202,7 +232,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
             for s in suites
         ],
         "judge": judge.describe(),
-        "judge_usage": [{"judge": judge.spec, "template": template.id, **judge.stats.as_dict()}],
+        "judge_usage": usage,
         "position_swap": True,
         "inconsistent": config.inconsistent,
         "versions": library_versions(),
@@ -210,6 +240,54 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
         "finished": time.time(),
     }
     return write_compare_outputs(config.out, stats, manifest, meta, results, jobs, outputs)
+
+
+def _judge_personas(
+    source: str,
+    judge: Any,
+    items: list[Any],
+    meta: list[dict[str, Any]],
+    general: list[Any],
+    progress: Progress,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Per-persona judgments of the same pairs: statistics per compared pair of models, and
+    one row per (persona, pair) for personas.jsonl."""
+    from judges.personas import judge_for_personas, load_personas, persona_statistics
+
+    personas = load_personas(source)
+    progress.start("judge personas", len(items) * 2 * len(personas))
+    by_persona = judge_for_personas(judge, items, personas, on_done=progress.advance)
+    comparisons = []
+    for a, b in dict.fromkeys((m["model_a"], m["model_b"]) for m in meta):
+        rows = [i for i, m in enumerate(meta) if (m["model_a"], m["model_b"]) == (a, b)]
+        comparisons.append(
+            {
+                "model_a": a,
+                "model_b": b,
+                **persona_statistics(
+                    {p: [by_persona[p][i].preference for i in rows] for p in by_persona},
+                    [general[i].preference for i in rows],
+                ),
+            }
+        )
+    out_rows = [
+        {
+            "persona": p,
+            **{k: meta[i][k] for k in ("model_a", "model_b", "suite", "id")},
+            "verdict": r.verdict,
+            "preference": r.preference,
+            "status": r.status,
+            "raw": [o.raw for o in r.orders],
+        }
+        for p, results in by_persona.items()
+        for i, r in enumerate(results)
+    ]
+    stats = {
+        "template": judge.template.id,
+        "profiles": {p.name: p.profile for p in personas},
+        "comparisons": comparisons,
+    }
+    return stats, out_rows
 
 
 def replace_n(params: GenerationParams) -> GenerationParams:

@@ -37,6 +37,8 @@ class PairItem:
     reference: str | None = None
     principle: str | None = None
     """What the judge weighs the answers by, for templates with `{principle}` (CAI feedback)."""
+    persona: str | None = None
+    """The user profile the judge judges for, for templates with `{persona}`."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ def judge_pairwise(
                 response_b=second,
                 reference=it.reference,
                 principle=it.principle,
+                persona=it.persona,
             )
         )
     replies = judge.ask(requests, on_done)

@@ -1,8 +1,10 @@
 """Judge prompt templates: a folder with `config.yaml` and `prompt.txt`, shipped or user-given.
 
 `prompt.txt` holds `### system` and `### user` sections with `{prompt}`, `{response}`,
-`{response_a}`, `{response_b}`, `{reference}`, `{reference_block}` and `{principle}` (a
-constitution principle, for Constitutional AI feedback) placeholders. The
+`{response_a}`, `{response_b}`, `{reference}`, `{reference_block}`, `{principle}` (a
+constitution principle, for Constitutional AI feedback), `{persona}` (a user profile, for
+personalised judging) and `{steps}`/`{step}` (a solution's earlier steps and the step to
+label, for process supervision) placeholders. The
 substitution is a single pass over the template, so braces or placeholders inside model
 text are never expanded. The template's version is the hash of its two files, stored with
 every judgment.
@@ -24,7 +26,7 @@ from harness.records import Message
 
 JudgeKind = Literal["pairwise", "pointwise", "classify"]
 _PLACEHOLDER = re.compile(
-    r"\{(prompt|response|response_a|response_b|reference|reference_block|principle)\}"
+    r"\{(prompt|response|response_a|response_b|reference|reference_block|principle|persona|steps|step)\}"
 )
 _SECTION = re.compile(r"^### (system|user)\s*$", re.MULTILINE)
 

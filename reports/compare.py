@@ -156,7 +156,44 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
             f"[{t['ci_low']:.1f}, {t['ci_high']:.1f}], p = {t['p_value']:.3g}, n = {t['n']} "
             f"(about {t['n_needed']:.0f} prompts separate them at this difference)"
         )
+    if stats.get("personas"):
+        lines += ["", *persona_summary_lines(stats["personas"])]
     return "\n".join(lines) + "\n"
+
+
+def _ci(m: dict[str, Any], scale: float = 1.0) -> str:
+    return (
+        f"{scale * m['value']:.1f} [{scale * m['ci_low']:.1f}, {scale * m['ci_high']:.1f}] "
+        f"(n={m['n']})"
+    )
+
+
+def persona_summary_lines(personas: dict[str, Any]) -> list[str]:
+    """Per-persona win rates and verdict movement, as Markdown."""
+    names = list(personas["profiles"])
+    lines = [
+        "#### Win rates per persona (personalised judge, position-swapped)",
+        "",
+        "| model vs baseline | "
+        + " | ".join(_md(n) for n in names)
+        + " | verdict flips (%) | win-rate range (points) |",
+        "|" + "---|" * (len(names) + 3),
+    ]
+    for c in personas["comparisons"]:
+        cells = []
+        for n in names:
+            h = c["per_persona"][n]
+            cells.append(
+                "–" if h["win_rate"] is None else f"{h['win_rate']:.1f} ± {h['standard_error']:.1f}"
+            )
+        flips = _ci(c["flip_rate"], 100) if "flip_rate" in c else "–"
+        spread = _ci(c["winrate_range"]) if "winrate_range" in c else "–"
+        lines.append(
+            f"| {_md(c['model_b'])} vs {_md(c['model_a'])} | "
+            + " | ".join(cells)
+            + f" | {flips} | {spread} |"
+        )
+    return lines
 
 
 def write_compare_outputs(

@@ -48,7 +48,11 @@ def head_to_head(preferences: Sequence[float | None]) -> dict[str, float]:
 
 
 def paired_difference(
-    pref_a: Sequence[float], pref_b: Sequence[float], *, n_boot: int = 10_000, seed: int = 0
+    pref_a: Sequence[float] | np.ndarray,
+    pref_b: Sequence[float] | np.ndarray,
+    *,
+    n_boot: int = 10_000,
+    seed: int = 0,
 ) -> dict[str, float]:
     """Is model B better than model A, judged against the same baseline on the same prompts?
 

@@ -77,7 +77,9 @@ def iter_csv(path: Path, required: tuple[str, ...]) -> Iterator[tuple[int, dict[
         yield reader.line_num, row
 
 
-def iter_hub(dataset_id: str, split: str) -> Iterator[tuple[int, dict[str, Any]]]:
+def iter_hub(
+    dataset_id: str, split: str, config: str | None = None
+) -> Iterator[tuple[int, dict[str, Any]]]:
     """Rows of a hub data set (needs the `datasets` package and the network)."""
     try:
         import datasets
@@ -88,7 +90,7 @@ def iter_hub(dataset_id: str, split: str) -> Iterator[tuple[int, dict[str, Any]]
             "pip install datasets",
         ) from None
     try:
-        ds = datasets.load_dataset(dataset_id, split=split)
+        ds = datasets.load_dataset(dataset_id, config, split=split)
     except Exception as e:  # noqa: BLE001 - the hub raises many kinds; the user needs the message
         raise UserError(
             f"{dataset_id}: cannot load from the hub ({type(e).__name__}: {e})"

@@ -2,7 +2,8 @@
 
 Specs: a built-in name (`harmful-smoke`, `overrefusal-smoke`, `helpful-smoke`, or `quick` for
 all three), a path to a native YAML/JSONL file, or `LOADER:SOURCE` for a real benchmark,
-where LOADER is `xstest`, `hh-rlhf` or `alpaca-eval` and SOURCE a local file or a hub id.
+where LOADER is `xstest`, `hh-rlhf`, `alpaca-eval` or `gsm8k` and SOURCE a local file or a
+hub id.
 """
 
 from __future__ import annotations
@@ -15,13 +16,16 @@ from pathlib import Path
 
 import suites.alpaca_eval
 import suites.hh_rlhf
-import suites.xstest  # noqa: F401  (register the benchmark loaders)
+import suites.math
+import suites.xstest
 from harness.errors import UserError
 from harness.records import Sample
 from harness.registry import lookup, names
 from suites.native import load_native
 
 BUILTIN = ("harmful-smoke", "overrefusal-smoke", "helpful-smoke")
+BUILTIN_MATH = ("math-smoke",)
+"""Built-in GSM8K-style problem sets (hand-written, with worked solutions)."""
 COMPOSITES = {"quick": BUILTIN}
 
 
@@ -55,6 +59,9 @@ def load_suite(spec: str) -> Suite:
     if spec in BUILTIN:
         _, samples = load_native(builtin_path(spec))
         return Suite(spec, tuple(samples), spec)
+    if spec in BUILTIN_MATH:
+        _, samples = suites.math.load_gsm8k(str(builtin_path(spec).with_suffix(".jsonl")))
+        return Suite(spec, tuple(samples), spec)
     if ":" in spec and not Path(spec).exists():
         loader_name, source = spec.split(":", 1)
         name, samples = lookup("suite_loader", loader_name)(source)
@@ -63,7 +70,7 @@ def load_suite(spec: str) -> Suite:
     if path.suffix in {".yaml", ".yml", ".jsonl", ".gz"} or path.exists():
         name, samples = load_native(path)
         return Suite(name, tuple(samples), spec)
-    known = ", ".join([*BUILTIN, *COMPOSITES])
+    known = ", ".join([*BUILTIN, *BUILTIN_MATH, *COMPOSITES])
     loaders = ", ".join(f"{n}:PATH" for n in names("suite_loader"))
     raise UserError(f"unknown suite '{spec}': use a built-in name ({known}), a file, or {loaders}")
 

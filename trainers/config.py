@@ -63,10 +63,18 @@ class DPOTrainConfig(TrainConfig):
     loss_type: str = "sigmoid"
     label_smoothing: float = Field(default=0.0, ge=0.0, lt=0.5)
     """For `robust` (and `sigmoid` with conservative DPO): assumed share of flipped labels."""
+    robust_radius: float = Field(default=0.0, ge=0.0)
+    """Distributionally robust DPO (trainers/robust_dpo.py): minimise the worst case over a
+    ball of this radius around each batch; 0 is standard DPO. Needs loss_type sigmoid."""
+    robust_ball: Literal["kl", "wasserstein"] = "kl"
+    """KLDPO (reweighting pairs within a KL ball) or WDPO (moving inputs within a
+    Wasserstein-2 ball, via its gradient-norm penalty)."""
 
     def model_post_init(self, context: object) -> None:
         if self.loss_type not in DPO_LOSSES:
             raise ValueError(f"loss_type must be one of {', '.join(DPO_LOSSES)}")
+        if self.robust_radius > 0 and self.loss_type != "sigmoid":
+            raise ValueError("robust DPO works on the sigmoid loss: use loss_type sigmoid")
 
 
 SCORERS_PREFIX = "scorers:"

@@ -84,13 +84,26 @@ def _dpo(config: DPOTrainConfig, model: Any, tokenizer: Any, base: Path) -> tupl
         loss_type=[config.loss_type],
         label_smoothing=config.label_smoothing,
     )
-    trainer = trl.DPOTrainer(
+    if config.robust_radius > 0:
+        from trainers.robust_dpo import robust_dpo_trainer_class
+
+        extra: dict[str, Any] = {
+            "robust_radius": config.robust_radius,
+            "robust_ball": config.robust_ball,
+        }
+        trainer_class: Any = robust_dpo_trainer_class()
+        if config.robust_ball == "wasserstein":
+            model.set_attn_implementation("eager")  # fused CPU attention has no double backward
+    else:
+        extra, trainer_class = {}, trl.DPOTrainer
+    trainer = trainer_class(
         model=model,
         ref_model=None,  # a frozen copy of the base model (or the adapter disabled, with LoRA)
         args=args,
         **trl_datasets(train, held, lambda p: p.as_trl()),
         processing_class=tokenizer,
         peft_config=peft_config(config, "CAUSAL_LM"),
+        **extra,
     )
     return trainer, held
 

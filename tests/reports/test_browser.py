@@ -256,3 +256,42 @@ def test_compare_report_in_chromium(tmp_path: Path) -> None:
     assert [p["data-verdict"] for p in pairs] == ["B", "tie"]
     radios = [a["id"] for t, a in parsed.tags if t == "input"]
     assert radios[:5] == ["v-all", "v-A", "v-B", "v-tie", "v-none"] and "c-1" in radios
+
+
+def test_process_report_in_chromium(tmp_path: Path) -> None:
+    """Solutions, steps and judge replies are model text: hostile ones stay inert."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from harness.cli import app
+    from harness.fake_endpoint import FakeEndpoint
+
+    solutions = tmp_path / "s.jsonl"
+    rows = [
+        {"id": f"s{k}", "question_id": "q", "question": HOSTILE, "reference": "4",
+         "steps": [HOSTILE, f"2 + 2 = {3 + k}", HOSTILE + " The answer is 4."],
+         "labels": ["neutral", "incorrect" if k == 0 else "correct"]}
+        for k in range(2)
+    ]  # fmt: skip
+    solutions.write_text("".join(json.dumps(r) + "\n" for r in rows))
+
+    def judge(messages: list[dict]) -> str:
+        text = messages[-1]["content"]
+        verdict = "incorrect" if "2 + 2 = 3" in text.split("[Step to check]")[-1] else "correct"
+        return HOSTILE + f" [[{verdict}]]"
+
+    out = tmp_path / "prm"
+    with FakeEndpoint(reply=judge) as ep:
+        result = CliRunner().invoke(
+            app,
+            ["process", "--solutions", str(solutions), "--judge", "openai:j",
+             "--judge-base-url", ep.url, "--out", str(out)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    dom = browse((out / "report.html").read_text(), tmp_path, "process-report")
+    parsed = check_inert(dom, "Process vs outcome supervision")
+    ids = [a.get("id") for t, a in parsed.tags if t == "section"]
+    assert ids == ["header", "metrics", "best-of-n", "viewer"]
+    assert sum(1 for t, a in parsed.tags if t == "div" and a.get("class") == "item") == 2
+    assert sum(1 for t, a in parsed.tags if t == "tr" and a.get("class") == "error") == 1
