@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +46,9 @@ class AuditConfig:
     store: Path | None = None
     price: tuple[float, float] = (0.0, 0.0)
     command: str | None = None
+    personas: str | None = None
+    """A personas YAML file or `default`: also judge every pair per user profile."""
+    persona_template: str = "pairwise-persona-v1"
 
 
 def _self_answers(
@@ -145,6 +149,9 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
                 for key, value in r.stats.as_dict().items():
                     setattr(judge.stats, key, getattr(judge.stats, key) + value)
             found = measures(items, judge)
+            persona_audit = None
+            if config.personas is not None:
+                persona_audit = _persona_audit(config, judge, store, pairs, items, progress)
             results.append(
                 {
                     "judge": judge.describe(),
@@ -154,6 +161,7 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
                     "measures": {
                         m["measure"]: {k: v for k, v in m.items() if k != "measure"} for m in found
                     },
+                    "personas": persona_audit,
                 }
             )
             records.extend({"judge": spec, **it.record()} for it in items)
@@ -179,6 +187,53 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
     )
     write_text_atomic(config.out / "report.html", render_audit_report(payload, records))
     return payload
+
+
+def _persona_audit(
+    config: AuditConfig,
+    base_judge: Any,
+    store: ResultsStore,
+    pairs: Sequence[Any],
+    items: Sequence[Any],
+    progress: Progress,
+) -> dict[str, Any]:
+    """The pairs judged once per persona: how far verdicts move across personas, and each
+    persona's agreement with the human labels and with the persona-free verdicts."""
+    from judges.judge import Judge
+    from judges.pairwise import PairItem
+    from judges.personas import (
+        agreement_with_humans,
+        judge_for_personas,
+        load_personas,
+        persona_statistics,
+    )
+    from judges.template import load_template
+
+    personas = load_personas(config.personas or "default")
+    judge = Judge(
+        base_judge.spec,
+        load_template(config.persona_template),
+        base_judge.backend,
+        store,
+        price=base_judge.price,
+    )
+    progress.start("audit personas", len(pairs) * 2 * len(personas))
+    by_persona = judge_for_personas(
+        judge,
+        [PairItem(p.id, p.prompt, p.response_a, p.response_b) for p in pairs],
+        personas,
+        on_done=progress.advance,
+    )
+    return {
+        "template": judge.template.id,
+        "profiles": {p.name: p.profile for p in personas},
+        "usage": judge.stats.as_dict(),
+        "human_agreement": agreement_with_humans(by_persona, [p.human for p in pairs]),
+        **persona_statistics(
+            {name: [r.preference for r in rs] for name, rs in by_persona.items()},
+            [it.base.preference for it in items],
+        ),
+    }
 
 
 __all__ = ["AuditConfig", "run_audit_judges"]

@@ -123,6 +123,10 @@ class BarProgress:
 STORE = typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
 SCORER_JUDGE = typer.Option(help="Judge for judge-* scorers: openai:MODEL or local:MODEL.")
 JUDGE_BASE_URL = typer.Option(help="Endpoint of an openai: judge.")
+PERSONAS = typer.Option(
+    help="Also judge every pair per user profile: a personas YAML file, or 'default'."
+)
+PERSONA_TEMPLATE = typer.Option(help="Judge template with a {persona} placeholder.")
 TOXICITY_MODEL = typer.Option(
     help="detoxify model for the toxicity scorer: small (offline stand-in, default), original, "
     "unbiased, multilingual, or a checkpoint path."
@@ -810,15 +814,8 @@ def compare(
     judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
     bootstrap: Annotated[int, typer.Option(help="Bradley-Terry bootstrap resamples.")] = 1000,
     store: Annotated[Path | None, STORE] = None,
-    personas: Annotated[
-        str | None,
-        typer.Option(
-            help="Also judge every pair per user profile: a personas YAML file, or 'default'."
-        ),
-    ] = None,
-    persona_template: Annotated[
-        str, typer.Option(help="Judge template with a {persona} placeholder.")
-    ] = "pairwise-persona-v1",
+    personas: Annotated[str | None, PERSONAS] = None,
+    persona_template: Annotated[str, PERSONA_TEMPLATE] = "pairwise-persona-v1",
 ) -> None:
     """Generate with several models, judge them pairwise with position swap, and report win rates."""
     from harness.compare import CompareConfig, run_compare
@@ -930,6 +927,8 @@ def audit_judge(
         float, typer.Option(help="Dollars per million completion tokens.")
     ] = 0.0,
     store: Annotated[Path | None, STORE] = None,
+    personas: Annotated[str | None, PERSONAS] = None,
+    persona_template: Annotated[str, PERSONA_TEMPLATE] = "pairwise-persona-v1",
 ) -> None:
     """Audit judges on human-labelled pairs: agreement, position/length/format/self bias, variance, cost."""
     from harness.audit_run import AuditConfig, run_audit_judges
@@ -952,6 +951,8 @@ def audit_judge(
         store=store,
         price=(price_prompt, price_completion),
         command=shlex.join(["harness", *sys.argv[1:]]),
+        personas=personas,
+        persona_template=persona_template,
     )
     with BarProgress(err) as progress:
         payload = run_audit_judges(config, progress)

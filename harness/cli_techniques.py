@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from harness.cli import app, err, stdout, user_errors
+from harness.cli import JUDGE_BASE_URL, STORE, app, err, stdout, user_errors
 from harness.errors import UserError
 
 
@@ -116,13 +116,9 @@ def process(
     split: Annotated[
         str, typer.Option(help="Step splitting: auto, numbered, lines or sentences.")
     ] = "auto",
-    judge_base_url: Annotated[
-        str | None, typer.Option(help="Endpoint of an openai: judge.")
-    ] = None,
+    judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
     judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
-    store: Annotated[
-        Path | None, typer.Option(help="Results store (default: HARNESS_HOME's).")
-    ] = None,
+    store: Annotated[Path | None, STORE] = None,
 ) -> None:
     """Process vs outcome supervision: a judge labels every step of each math solution
     (PRM) and grades each final answer (ORM); reports accuracy, step errors, right answers

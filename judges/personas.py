@@ -13,12 +13,13 @@ verdict is a property of the answers or of who reads them:
 - `winrate_range`: the largest minus the smallest persona win rate (bootstrap 95% CI,
   prompts resampled jointly across personas);
 - agreement between every two personas, and of each persona with the persona-free judge
-  when its verdicts are given (how often "the average user" verdict is this user's).
+  when its verdicts are given (how often "the average user" verdict is this user's);
+- in a judge audit, each persona's agreement with the human labels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,27 @@ def judge_for_personas(
     results = judge_pairwise(judge, flat, on_done=on_done)
     n = len(items)
     return {p.name: results[i * n : (i + 1) * n] for i, p in enumerate(personas)}
+
+
+def agreement_with_humans(
+    by_persona: Mapping[str, Sequence[PairResult]], humans: Sequence[str | None]
+) -> dict[str, dict[str, Any]]:
+    """Per persona: the share of human-labelled pairs (human 'A' or 'B') whose persona
+    verdict is the human's (a tie or no verdict counts as a miss), Wilson 95% CI."""
+    out = {}
+    labelled = [i for i, h in enumerate(humans) if h in ("A", "B")]
+    for name, results in by_persona.items():
+        if not labelled:
+            continue
+        same = sum(results[i].verdict == humans[i] for i in labelled)
+        low, high = wilson_interval(same, len(labelled))
+        out[name] = {
+            "value": same / len(labelled),
+            "ci_low": low,
+            "ci_high": high,
+            "n": len(labelled),
+        }
+    return out
 
 
 def _head_to_head(prefs: Sequence[float | None]) -> dict[str, Any]:

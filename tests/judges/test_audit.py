@@ -250,6 +250,37 @@ def test_audit_cli_on_hh_rlhf(tmp_path: Path, shared_data: Path) -> None:
     assert "no better than chance" in html  # an always-tie judge has kappa 0
 
 
+def test_audit_with_personas(tmp_path: Path, shared_data: Path) -> None:
+    from tests.judges.test_personas import persona_judge
+
+    out = tmp_path / "audit"
+    source = f"hh-rlhf:{shared_data / 'hh-rlhf' / 'harmless-base-test.jsonl.gz'}"
+    with FakeEndpoint(reply=persona_judge) as ep:
+        result = CliRunner().invoke(
+            app,
+            ["audit-judge", "--judge", "openai:j", "--judge-base-url", ep.url, "--pairs", source,
+             "--limit", "20", "--repeats", "0", "--no-self-preference", "--personas", "default",
+             "--out", str(out)],
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+    personas = json.loads((out / "audit.json").read_text())["judges"][0]["personas"]
+    items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
+
+    def side(sign: int) -> list[str | None]:  # equal lengths: the two orders disagree, a tie
+        d = [sign * (i["len_a"] - i["len_b"]) for i in items]
+        return ["A" if x < 0 else "B" if x > 0 else None for x in d]
+
+    def agreement(verdicts: list[str | None]) -> float:
+        return sum(v == i["human"] for v, i in zip(verdicts, items, strict=True)) / len(items)
+
+    assert personas["human_agreement"]["concise"]["value"] == pytest.approx(agreement(side(1)))
+    assert personas["human_agreement"]["thorough"]["value"] == pytest.approx(agreement(side(-1)))
+    assert personas["human_agreement"]["novice"]["value"] == 0.0  # ties never match a human
+    unequal = sum(i["len_a"] != i["len_b"] for i in items)
+    assert personas["flip_rate"]["value"] == unequal / 20 and personas["flip_rate"]["n"] == 20
+    assert "how far verdicts move across user profiles" in (out / "report.html").read_text()
+
+
 @pytest.mark.model
 @pytest.mark.slow
 def test_audit_local_smollm2_end_to_end(

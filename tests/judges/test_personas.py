@@ -129,3 +129,28 @@ def test_persona_file_errors(tmp_path: Path) -> None:
     with pytest.raises(UserError, match="unique"):
         load_personas(dup)
     assert [p.name for p in load_personas("default")][:2] == ["concise", "thorough"]
+
+
+@pytest.mark.model
+@pytest.mark.slow
+def test_personas_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> None:
+    out = tmp_path / "cmp"
+    with FakeEndpoint(reply=persona_judge) as ep:
+        result = runner.invoke(
+            app,
+            ["compare", "--model", "short=smollm2@max_new_tokens=8",
+             "--model", "long=smollm2@max_new_tokens=40", "--baseline", "short",
+             "--suite", "helpful-smoke", "--limit", "3", "--judge", "openai:j",
+             "--judge-base-url", ep.url, "--personas", "default", "--bootstrap", "100",
+             "--out", str(out)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [c] = json.loads((out / "winrates.json").read_text())["personas"]["comparisons"]
+    lengths = [
+        (len(j["response_a"]), len(j["response_b"]))
+        for j in map(json.loads, (out / "judgments.jsonl").read_text().splitlines())
+    ]
+    longer = sum(b > a for a, b in lengths)
+    assert c["per_persona"]["thorough"]["n_wins"] == longer  # the long answers win for them
+    assert c["per_persona"]["concise"]["n_wins_base"] == longer
+    assert c["flip_rate"]["value"] == longer / 3
