@@ -140,7 +140,9 @@ def _clustered_ratio(
 def process_metrics(
     solutions: Sequence[Solution], verdicts: Sequence[StepVerdicts]
 ) -> dict[str, Any]:
-    """Accuracy, step errors and the right-answer-wrong-step rate, each with CI and n."""
+    """Accuracy, step errors and the right-answer-wrong-step rate, each with CI and n.
+    Step-level measures count the solutions whose every step the judge labelled; the share
+    of steps it labelled at all is `step_labels_parsed`."""
     by_id = {v.solution_id: v for v in verdicts}
     graded = [s for s in solutions if s.reference is not None]
     right = [s for s in graded if answers_match(s.final, s.reference or "")]
@@ -149,7 +151,9 @@ def process_metrics(
     right_judged = [s for s in right if s.id in {x.id for x, _ in judged}]
     errors = np.array([sum(lab == "incorrect" for lab in v.labels) for _, v in judged], float)
     counts = np.array([len(v.labels) for _, v in judged], float)
+    labelled = sum(lab is not None for v in verdicts for lab in v.labels)
     return {
+        "step_labels_parsed": _rate(labelled, sum(len(v.labels) for v in verdicts)),
         "final_answer_accuracy": _rate(len(right), len(graded)),
         "step_error_rate": _clustered_ratio(errors, counts),
         "solutions_with_wrong_step": _rate(len(wrong_step), len(judged)),

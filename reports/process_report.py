@@ -9,6 +9,7 @@ from typing import Any
 from reports.run_report import CSP, _env
 
 METRICS = (
+    ("step_labels_parsed", "steps the process judge gave a label (parse rate)"),
     ("final_answer_accuracy", "final-answer accuracy (outcome check against the reference)"),
     ("step_error_rate", "step-error rate (steps the process judge labels incorrect)"),
     ("solutions_with_wrong_step", "solutions with a wrong step"),

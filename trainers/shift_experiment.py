@@ -196,25 +196,29 @@ def _train_variant(config: ShiftConfig, name: str, radius: float, data: Path, lo
     from trainers.run import train
 
     out = config.out / name
+    wanted = DPOTrainConfig(
+        model=config.model,
+        data=str(data),
+        out=out,
+        max_steps=config.max_steps,
+        batch_size=config.batch_size,
+        learning_rate=config.learning_rate,
+        beta=config.beta,
+        robust_radius=radius,
+        robust_ball=config.robust_ball,
+        max_length=config.max_length,
+        seed=config.seed,
+    )
     if (out / "manifest.json").is_file():
+        kept = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["config"]
+        if kept != json.loads(wanted.model_dump_json()):
+            raise UserError(
+                f"{out} was trained with other settings; use a new --out for these settings"
+            )
         log(f"{name}: kept from an earlier run ({out})")
         return out
     log(f"{name}: training ({config.max_steps} steps, {config.robust_ball} radius {radius})")
-    train(
-        DPOTrainConfig(
-            model=config.model,
-            data=str(data),
-            out=out,
-            max_steps=config.max_steps,
-            batch_size=config.batch_size,
-            learning_rate=config.learning_rate,
-            beta=config.beta,
-            robust_radius=radius,
-            robust_ball=config.robust_ball,
-            max_length=config.max_length,
-            seed=config.seed,
-        )
-    )
+    train(wanted)
     return out
 
 

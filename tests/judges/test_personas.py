@@ -82,6 +82,19 @@ def test_compare_reports_win_rates_per_persona(tmp_path: Path, scripted) -> None
     assert "| long vs base |" in (out / "summary.md").read_text()
 
 
+def test_a_judge_without_verdicts_still_gets_a_report(tmp_path: Path, scripted) -> None:
+    """A judge that never gives a verdict (the embedded model's habit): every statistic
+    says so instead of the report failing."""
+    out = tmp_path / "cmp"
+    with FakeEndpoint(reply=lambda messages: "17 times 23 is 391.") as ep:
+        args = compare_args(out, ep.url)
+        result = runner.invoke(app, [*args, "--personas", "default"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "winrates.json").read_text())
+    assert all(c["n_complete"] == 0 for c in payload["personas"]["comparisons"])
+    assert "no verdicts" in (out / "report.html").read_text()
+
+
 def test_compare_refuses_a_template_without_persona(tmp_path: Path, scripted) -> None:
     with FakeEndpoint(reply=persona_judge) as ep:
         args = compare_args(tmp_path / "o", ep.url)

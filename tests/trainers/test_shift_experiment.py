@@ -105,4 +105,6 @@ def test_dpo_shift_end_to_end(tmp_path: Path, shared_data: Path, smollm2_dir: Pa
     again = runner.invoke(app, args)
     assert again.exit_code == 0 and again.stderr.count("kept from an earlier run") == 2
     assert json.loads((out / "shift.json").read_text())["results"] == payload["results"]
+    other = runner.invoke(app, [*args, "--robust-radius", "0.4"])
+    assert other.exit_code == 2 and "trained with other settings" in other.stderr
     assert 'id="results"' in (out / "report.html").read_text()
