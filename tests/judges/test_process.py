@@ -132,6 +132,36 @@ def test_planted_errors_metrics_and_best_of_n(tmp_path: Path) -> None:
     assert "PRM (min) - ORM: +75.0 points" in (out / "summary.md").read_text()
 
 
+def test_failed_judgments_exit_3_and_resume(tmp_path: Path) -> None:
+    args = [
+        "process",
+        "--solutions",
+        str(PLANTED),
+        "--judge",
+        "openai:j",
+        "--out",
+        str(tmp_path / "o"),
+    ]
+    with FakeEndpoint(reply=scripted_judge, fault_rates={"401": 0.3}, seed=1) as ep:
+        first = runner.invoke(app, [*args, "--judge-base-url", ep.url])
+        failed, asked = ep.faults_served["401"], len(ep.requests)
+        assert first.exit_code == 3 and f"{failed} judgment(s) failed" in first.stderr
+        ep.fault_rates = {}  # the endpoint recovers
+        again = runner.invoke(app, [*args, "--judge-base-url", ep.url])
+        assert again.exit_code == 0, again.output
+        # Only what failed is asked again (fewer when an identical request had succeeded).
+        assert 0 < len(ep.requests) - asked <= failed
+        clean = runner.invoke(
+            app, [*args[:-1], str(tmp_path / "clean"), "--judge-base-url", ep.url,
+                  "--store", str(tmp_path / "fresh.sqlite")],
+        )  # fmt: skip
+        assert clean.exit_code == 0, clean.output
+    resumed = json.loads((tmp_path / "o" / "process.json").read_text())
+    fresh = json.loads((tmp_path / "clean" / "process.json").read_text())
+    for key in ("metrics", "agreement_with_labels", "best_of_n"):
+        assert resumed[key] == fresh[key]
+
+
 def test_prm800k_rows(tmp_path: Path) -> None:
     row = {
         "labeler": "x",

@@ -87,7 +87,7 @@ def test_wasserstein_penalty_is_the_input_gradient_norm() -> None:
     penalty = wasserstein_penalty(losses, x, 0.1)
     margins = (scores[:2] - scores[2:]).detach()
     expected = 0.1 * torch.sqrt((2 * torch.sigmoid(margins) ** 2 * w.pow(2).sum()).mean())
-    assert float(penalty) == pytest.approx(float(expected), rel=1e-5)
+    assert penalty.item() == pytest.approx(expected.item(), rel=1e-5)
     penalty.backward()  # stays differentiable (second-order terms)
     assert x.grad is not None
 
