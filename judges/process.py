@@ -31,7 +31,7 @@ from judges.judge import Judge
 from judges.parsing import parse_label
 from judges.solutions import Solution
 from reports.winrate import paired_difference
-from suites.math import answers_match
+from suites.math import answers_match, normalised_answer
 
 NEUTRAL_SCORE = 0.5
 STEP_SCORE = {"correct": 1.0, "incorrect": 0.0}
@@ -224,18 +224,21 @@ def best_of_n(
         return max(scored, key=lambda t: (t[0] is not None, t[0] or 0.0, t[1]))[2]
 
     def majority(cands: list[Solution]) -> Solution:
-        answers = [c.final for c in cands if c.final is not None]
+        answers = [normalised_answer(c.final) for c in cands if c.final is not None]
         if not answers:
             return cands[0]
         top = Counter(answers).most_common(1)[0][0]
-        return next(c for c in cands if c.final == top)
+        return next(c for c in cands if c.final is not None and normalised_answer(c.final) == top)
+
+    def by_prm(how: str) -> Callable[[list[Solution]], Solution]:
+        return lambda cs: pick(cs, lambda c: prm_score(by_id[c.id], how) if c.id in by_id else None)
 
     selectors: dict[str, Callable[[list[Solution]], Solution]] = {
-        "prm_min": lambda cs: pick(cs, lambda c: prm_score(by_id[c.id], "min") if c.id in by_id else None),
-        "prm_product": lambda cs: pick(cs, lambda c: prm_score(by_id[c.id], "product") if c.id in by_id else None),
+        "prm_min": by_prm("min"),
+        "prm_product": by_prm("product"),
         "majority": majority,
         "first": lambda cs: cs[0],
-    }  # fmt: skip
+    }
     if outcome_scores is not None:
         selectors["orm"] = lambda cs: pick(cs, lambda c: outcome.get(c.id))
     correct: dict[str, np.ndarray] = {}

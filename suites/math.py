@@ -54,6 +54,12 @@ def final_answer(solution: str) -> str | None:
     return numbers[-1].replace(",", "").replace("$", "").rstrip(".") if numbers else None
 
 
+def normalised_answer(answer: str) -> str:
+    """One spelling per answer (`8`, `8.0` and `$8` alike), for counting votes."""
+    value = _number(answer)
+    return repr(value) if value is not None else answer.strip().lower()
+
+
 def answers_match(predicted: str | None, reference: str) -> bool:
     """Numeric equality (to 1e-6 relative) when both parse as numbers, else equal text."""
     if predicted is None:

@@ -14,7 +14,7 @@ from harness.errors import InputError
 from harness.fake_endpoint import FakeEndpoint
 from judges.solutions import load_solutions
 from judges.steps import split_steps
-from suites.math import answers_match, final_answer
+from suites.math import answers_match, final_answer, normalised_answer
 from suites.suite import load_suite
 
 runner = CliRunner()
@@ -66,6 +66,7 @@ def test_final_answer_and_match() -> None:
     assert final_answer("I got 5 then 6.") == "6"
     assert answers_match("18.0", "18") and not answers_match("17", "18")
     assert answers_match("x", "X") and not answers_match(None, "1")
+    assert normalised_answer("8") == normalised_answer("8.0") == normalised_answer("$8")
 
 
 def test_math_suite_and_errors(tmp_path: Path) -> None:
