@@ -10,8 +10,9 @@ from scipy import stats as sps
 from harness.records import MetricValue
 
 
-def wilson_interval(k: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval for k successes in n trials (well-behaved at 0 and n)."""
+def wilson_interval(k: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials (well-behaved at 0 and n); a
+    fractional k (ties counted as half a success) gives the interval around k / n."""
     if n <= 0:
         raise ValueError("a rate needs n >= 1")
     if not 0 <= k <= n:

@@ -179,8 +179,7 @@ def correct_rankings(policy: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def accuracy(correct: np.ndarray) -> dict[str, float]:
     """Share of correctly ranked pairs, Wilson 95% CI (ties count half) and n."""
     n = len(correct)
-    k = round(float(correct.sum()))
-    low, high = wilson_interval(k, n)
+    low, high = wilson_interval(float(correct.sum()), n)
     return {"value": float(correct.mean()), "ci_low": low, "ci_high": high, "n": n}
 
 
