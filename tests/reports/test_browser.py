@@ -295,3 +295,29 @@ def test_process_report_in_chromium(tmp_path: Path) -> None:
     assert ids == ["header", "metrics", "best-of-n", "viewer"]
     assert sum(1 for t, a in parsed.tags if t == "div" and a.get("class") == "item") == 2
     assert sum(1 for t, a in parsed.tags if t == "tr" and a.get("class") == "error") == 1
+
+
+def test_shift_report_in_chromium(tmp_path: Path) -> None:
+    from reports.shift_report import render_shift_report, shift_summary_markdown
+
+    acc = {"value": 0.5, "ci_low": 0.3, "ci_high": 0.7, "n": 10}
+    diff = {"difference": 0.0, "ci_low": -10.0, "ci_high": 10.0, "p_value": 1.0, "n": 10}
+    row = {"n": 10, "standard": acc, "robust": acc, "robust_minus_standard": diff}
+    payload = {
+        "config": {"model": HOSTILE, "data": HOSTILE, "source_topic": "violence",
+                   "shifted_topics": ["theft"], "max_steps": 1, "batch_size": 2, "beta": 0.1,
+                   "robust_radius": 0.5, "robust_ball": "kl"},
+        "robust_label": "KLDPO",
+        "sets": {"train": 4, "eval": 10, "theft": 10},
+        "results": {"eval": row, "theft": row, "shifted (all)": row},
+        "worst_topic": {"standard": {"topic": "theft", **acc}, "robust": {"topic": "theft", **acc}},
+        "training": {"standard": {"steps": 1, "wall_seconds": 1.0, "final_metrics": {"train_loss": 0.7}},
+                     "robust": {"steps": 1, "wall_seconds": 1.0, "final_metrics": {"robust/max_weight": 0.4}}},
+        "seconds": 2.0,
+    }  # fmt: skip
+    dom = browse(render_shift_report(payload), tmp_path, "shift-report")
+    parsed = check_inert(dom, "Robust DPO under distribution shift: " + HOSTILE)
+    ids = [a.get("id") for t, a in parsed.tags if t == "section"]
+    assert ids == ["header", "results", "training"]
+    assert sum(1 for t, _ in parsed.tags if t == "tr") == 4  # header + three sets
+    assert "<script>" not in shift_summary_markdown(payload).replace("\\<script\\>", "")
