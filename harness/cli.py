@@ -848,6 +848,12 @@ def compare(
 
     stdout.print(summary_markdown(payload, payload["manifest"]), markup=False)
     stdout.print(f"Report: {out / 'report.html'} (also winrates.json, summary.md, judgments.jsonl)")
+    failed = sum(u["failed"] for u in payload["manifest"]["judge_usage"])
+    if failed:  # pairs without a judgment are left out of the win rates until re-judged
+        err.print(
+            f"{failed} judgment(s) failed; re-run to retry them (the rest come from the store)"
+        )
+        raise typer.Exit(3)
 
 
 @app.command("export-alpaca-eval")

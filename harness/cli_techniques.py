@@ -162,5 +162,7 @@ def process(
     stdout.print(f"Report: {out / 'report.html'} (also process.json, solutions.jsonl, summary.md)")
     failed = sum(u["failed"] for u in payload["manifest"]["judge_usage"])
     if failed:  # a step or answer without a judgment leaves the measures incomplete
-        err.print(f"{failed} judgment(s) failed; re-run to retry them (the rest come from the store)")
+        err.print(
+            f"{failed} judgment(s) failed; re-run to retry them (the rest come from the store)"
+        )
         raise typer.Exit(3)

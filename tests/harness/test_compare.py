@@ -116,6 +116,22 @@ def test_compare_recovers_planted_preferences(tmp_path: Path, scripted, shared_d
     assert html.count("<svg") == 4
 
 
+def test_failed_judgments_exit_3_and_resume(tmp_path: Path, scripted) -> None:
+    scripted.settings = {"suffix_by_model": {"good": " GOOD"}}
+    with FakeEndpoint(reply=prefers_good, fault_rates={"401": 0.2}, seed=2) as ep:
+        first = runner.invoke(app, compare_args(tmp_path / "a", ep.url))
+        failed, asked = ep.faults_served["401"], len(ep.requests)
+        assert first.exit_code == 3 and f"{failed} judgment(s) failed" in first.stderr
+        ep.fault_rates = {}
+        again = runner.invoke(app, compare_args(tmp_path / "b", ep.url))
+        assert again.exit_code == 0, again.output
+        assert 0 < len(ep.requests) - asked <= failed  # only the failed ones again
+    rows = {
+        r["model"]: r for r in json.loads((tmp_path / "b" / "winrates.json").read_text())["models"]
+    }
+    assert rows["good"]["win_rate"] == 100.0 and rows["good"]["n_total"] == 12
+
+
 def test_compare_input_errors(tmp_path: Path, scripted) -> None:
     base = [
         "compare",
