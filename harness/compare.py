@@ -193,7 +193,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
             inconsistent="tie" if config.inconsistent == "tie" else "flag",
             on_done=progress.advance,
         )
-        usage = [{"judge": judge.spec, "template": template.id, **judge.stats.as_dict()}]
+        usage = [judge.usage()]
         persona_rows: list[dict[str, Any]] = []
         persona_stats = None
         if config.personas is not None:
@@ -203,13 +203,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
             persona_stats, persona_rows = _judge_personas(
                 config.personas, persona_judge, items, meta, results, progress
             )
-            usage.append(
-                {
-                    "judge": persona_judge.spec,
-                    "template": persona_judge.template.id,
-                    **persona_judge.stats.as_dict(),
-                }
-            )
+            usage.append(persona_judge.usage())
 
     stats = compare_statistics(labels, config.baseline, meta, results, outputs, config.n_bootstrap)
     if persona_stats is not None:

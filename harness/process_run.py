@@ -156,11 +156,7 @@ def run_process(config: ProcessConfig, progress: Progress | None = None) -> dict
             **source,
             "process_judge": prm.describe(),
             "outcome_judge": orm.describe() if orm is not None else None,
-            "judge_usage": [
-                {"judge": j.spec, "template": j.template.id, **j.stats.as_dict()}
-                for j in (prm, orm)
-                if j is not None
-            ],
+            "judge_usage": [j.usage() for j in (prm, orm) if j is not None],
             "split": config.split,
             "versions": library_versions(),
             "started": started,

@@ -27,6 +27,12 @@ def wilson_interval(k: float, n: int, confidence: float = 0.95) -> tuple[float, 
     return low, high
 
 
+def wilson_share(k: float, n: int) -> dict[str, float]:
+    """k of n as `{value, ci_low, ci_high, n}` with the Wilson 95% interval (JSON reports)."""
+    low, high = wilson_interval(k, n)
+    return {"value": k / n, "ci_low": low, "ci_high": high, "n": n}
+
+
 def rate(
     outcomes: Sequence[bool], *, suite: str, metric: str, scorer: str | None = None
 ) -> MetricValue | None:

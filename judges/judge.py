@@ -83,6 +83,10 @@ class Judge:
             "temperature": self.temperature,
         }
 
+    def usage(self) -> dict[str, Any]:
+        """What this judge spent so far, labelled with its spec and template."""
+        return {"judge": self.spec, "template": self.template.id, **self.stats.as_dict()}
+
     def request(self, **values: str | None) -> JudgeRequest:
         """A request for this judge's template filled with `values`."""
         cfg = self.template.config

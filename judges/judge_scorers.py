@@ -52,11 +52,7 @@ class JudgeScorer:
         }
 
     def usage(self) -> dict[str, Any] | None:
-        return {
-            "judge": self.judge.spec,
-            "template": self.judge.template.id,
-            **self.judge.stats.as_dict(),
-        }
+        return self.judge.usage()
 
     def metrics(self, suite: str, scored: Sequence[tuple[Sample, Score]]) -> list[MetricValue]:
         done = [(smp, s) for smp, s in scored if s.value is not None]

@@ -28,7 +28,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.errors import UserError
-from harness.stats import wilson_interval
+from harness.stats import wilson_share
 from judges.judge import Judge
 from judges.pairwise import PairItem, PairResult, judge_pairwise
 from reports.winrate import head_to_head
@@ -107,13 +107,7 @@ def agreement_with_humans(
         if not labelled:
             continue
         same = sum(results[i].verdict == humans[i] for i in labelled)
-        low, high = wilson_interval(same, len(labelled))
-        out[name] = {
-            "value": same / len(labelled),
-            "ci_low": low,
-            "ci_high": high,
-            "n": len(labelled),
-        }
+        out[name] = wilson_share(same, len(labelled))
     return out
 
 
@@ -152,9 +146,7 @@ def persona_statistics(
         return out
     verdicts = _verdict(m)
     flips = (verdicts != verdicts[0]).any(axis=0)
-    k = int(flips.sum())
-    low, high = wilson_interval(k, n)
-    out["flip_rate"] = {"value": k / n, "ci_low": low, "ci_high": high, "n": n}
+    out["flip_rate"] = wilson_share(int(flips.sum()), n)
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     spread = m.max(axis=0) - m.min(axis=0)
@@ -185,14 +177,8 @@ def persona_statistics(
         ok = ~np.isnan(g)
         if ok.any():
             gv = _verdict(g[ok])
-            out["agreement_with_general"] = {}
-            for i, name in enumerate(names):
-                same = int((verdicts[i][ok] == gv).sum())
-                lo, hi = wilson_interval(same, int(ok.sum()))
-                out["agreement_with_general"][name] = {
-                    "value": same / int(ok.sum()),
-                    "ci_low": lo,
-                    "ci_high": hi,
-                    "n": int(ok.sum()),
-                }
+            out["agreement_with_general"] = {
+                name: wilson_share(int((verdicts[i][ok] == gv).sum()), int(ok.sum()))
+                for i, name in enumerate(names)
+            }
     return out

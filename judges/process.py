@@ -26,15 +26,22 @@ from typing import Any
 import numpy as np
 
 from harness.errors import UserError
-from harness.stats import wilson_interval
+from harness.stats import wilson_share
+from judges.classify import judge_classify
 from judges.judge import Judge
 from judges.parsing import parse_label
+from judges.pointwise import PointItem
 from judges.solutions import Solution
 from reports.winrate import paired_difference
 from suites.math import answers_match, normalised_answer
 
 NEUTRAL_SCORE = 0.5
 STEP_SCORE = {"correct": 1.0, "incorrect": 0.0}
+
+
+def first_wrong(labels: Sequence[str | None]) -> int | None:
+    """1-based index of the first step labelled incorrect, if any."""
+    return next((k + 1 for k, v in enumerate(labels) if v == "incorrect"), None)
 
 
 @dataclass(frozen=True)
@@ -48,7 +55,7 @@ class StepVerdicts:
     @property
     def first_wrong(self) -> int | None:
         """1-based index of the first step labelled incorrect."""
-        return next((k + 1 for k, v in enumerate(self.labels) if v == "incorrect"), None)
+        return first_wrong(self.labels)
 
     @property
     def complete(self) -> bool:
@@ -103,19 +110,17 @@ def judge_outcomes(
     """The outcome judge's score per solution: 1 if it calls the final answer correct, 0 if
     incorrect, None when it failed or gave no label."""
     _labels_of(judge, ("correct", "incorrect"))
-    requests = [judge.request(prompt=s.question, response=s.text) for s in solutions]
-    out: list[float | None] = []
-    for reply in judge.ask(requests, on_done):
-        label = parse_label(reply.text, ("correct", "incorrect")) if reply.text else None
-        out.append(None if reply.error or label is None else float(label == "correct"))
-    return out
+    items = [PointItem(s.id, s.question, s.text) for s in solutions]
+    return [
+        None if r.label is None else float(r.label == "correct")
+        for r in judge_classify(judge, items, on_done)
+    ]
 
 
 def _rate(k: int, n: int) -> dict[str, Any]:
     if n == 0:
         return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
-    low, high = wilson_interval(k, n)
-    return {"value": k / n, "ci_low": low, "ci_high": high, "n": n}
+    return wilson_share(k, n)
 
 
 def _clustered_ratio(
@@ -148,7 +153,8 @@ def process_metrics(
     right = [s for s in graded if answers_match(s.final, s.reference or "")]
     judged = [(s, by_id[s.id]) for s in solutions if s.id in by_id and by_id[s.id].complete]
     wrong_step = {s.id for s, v in judged if v.first_wrong is not None}
-    right_judged = [s for s in right if s.id in {x.id for x, _ in judged}]
+    judged_ids = {s.id for s, _ in judged}
+    right_judged = [s for s in right if s.id in judged_ids]
     errors = np.array([sum(lab == "incorrect" for lab in v.labels) for _, v in judged], float)
     counts = np.array([len(v.labels) for _, v in judged], float)
     labelled = sum(lab is not None for v in verdicts for lab in v.labels)
@@ -179,10 +185,9 @@ def agreement_with_labels(
         pairs = [(h, j) for h, j in zip(s.labels, judged, strict=False) if j is not None]
         same_label += sum(h == j for h, j in pairs)
         total += len(pairs)
-        human_first = next((k + 1 for k, v in enumerate(s.labels) if v == "incorrect"), None)
         if by_id[s.id].complete:
             n_first += 1
-            same_first += human_first == by_id[s.id].first_wrong
+            same_first += first_wrong(s.labels) == by_id[s.id].first_wrong
     if total == 0:
         return None
     return {

@@ -161,11 +161,12 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _ci(m: dict[str, Any], scale: float = 1.0) -> str:
-    return (
-        f"{scale * m['value']:.1f} [{scale * m['ci_low']:.1f}, {scale * m['ci_high']:.1f}] "
-        f"(n={m['n']})"
-    )
+def ci_text(m: dict[str, Any] | None, scale: float = 1.0, digits: int = 1) -> str:
+    """`value [low, high] (n=N)` for a measure with a CI (times `scale`), or – for none."""
+    if not m or m.get("value") is None:
+        return "–"
+    v, lo, hi = (f"{scale * m[k]:.{digits}f}" for k in ("value", "ci_low", "ci_high"))
+    return f"{v} [{lo}, {hi}] (n={m['n']})"
 
 
 def persona_summary_lines(personas: dict[str, Any]) -> list[str]:
@@ -186,8 +187,8 @@ def persona_summary_lines(personas: dict[str, Any]) -> list[str]:
             cells.append(
                 "–" if h["win_rate"] is None else f"{h['win_rate']:.1f} ± {h['standard_error']:.1f}"
             )
-        flips = _ci(c["flip_rate"], 100) if "flip_rate" in c else "–"
-        spread = _ci(c["winrate_range"]) if "winrate_range" in c else "–"
+        flips = ci_text(c.get("flip_rate"), 100)
+        spread = ci_text(c.get("winrate_range"))
         lines.append(
             f"| {_md(c['model_b'])} vs {_md(c['model_a'])} | "
             + " | ".join(cells)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.compare import _md
+from reports.compare import _md, ci_text
 from reports.run_report import CSP, _env
 
 HEADLINE = (
@@ -67,14 +67,7 @@ def pipeline_rows(
 
 
 def _cell(m: dict[str, Any] | None, percent: bool) -> str:
-    if m is None:
-        return "–"
-    scale = 100.0 if percent else 1.0
-    fmt = "{:.1f}" if percent else "{:.3f}"
-    return (
-        f"{fmt.format(scale * m['value'])} [{fmt.format(scale * m['ci_low'])}, "
-        f"{fmt.format(scale * m['ci_high'])}] (n={m['n']})"
-    )
+    return ci_text(m, 100.0, 1) if percent else ci_text(m, 1.0, 3)
 
 
 def summary_markdown(payload: dict[str, Any]) -> str:

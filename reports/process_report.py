@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from reports.compare import ci_text
 from reports.run_report import CSP, _env
 
 METRICS = (
@@ -27,11 +28,7 @@ SELECTORS = (
 
 def rate_text(m: dict[str, Any] | None) -> str:
     """`value [low, high] (n=)` in %, or – when there is nothing to rate."""
-    if not m or m.get("value") is None:
-        return "–"
-    return (
-        f"{100 * m['value']:.1f} [{100 * m['ci_low']:.1f}, {100 * m['ci_high']:.1f}] (n={m['n']})"
-    )
+    return ci_text(m, 100)
 
 
 def process_summary_markdown(payload: dict[str, Any]) -> str:

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.compare import _md
+from reports.compare import _md, ci_text
 from reports.run_report import CSP, _env
 
 
 def _acc(m: dict[str, Any]) -> str:
-    return (
-        f"{100 * m['value']:.1f} [{100 * m['ci_low']:.1f}, {100 * m['ci_high']:.1f}] (n={m['n']})"
-    )
+    return ci_text(m, 100)
 
 
 def _diff(d: dict[str, Any]) -> str:

@@ -66,8 +66,12 @@ def kl_dro_temperature(losses: np.ndarray, radius: float) -> float:
 
 def kl_dro_weights(losses: np.ndarray, radius: float) -> np.ndarray:
     """The worst-case weights of the batch within the KL ball (uniform at radius 0)."""
+    return weights_at_temperature(losses, kl_dro_temperature(losses, radius))
+
+
+def weights_at_temperature(losses: np.ndarray, tau: float) -> np.ndarray:
+    """softmax(losses / tau): uniform at tau = inf, the largest losses alone at tau = 0."""
     losses = np.asarray(losses, dtype=float)
-    tau = kl_dro_temperature(losses, radius)
     if math.isinf(tau):
         return np.full(losses.size, 1.0 / losses.size)
     if tau == 0.0:
@@ -156,7 +160,7 @@ def robust_dpo_trainer_class() -> type:
             metrics = self._metrics[mode]
             if self.robust_ball == "kl":
                 loss, tau = kl_dro_loss(losses, self.robust_radius)
-                weights = kl_dro_weights(losses.detach().float().cpu().numpy(), self.robust_radius)
+                weights = weights_at_temperature(losses.detach().float().cpu().numpy(), tau)
                 metrics["robust/max_weight"].append(float(weights.max()))
                 metrics["robust/temperature"].append(tau if math.isfinite(tau) else -1.0)
             elif embeds is not None:

@@ -29,11 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from harness.atomic import write_text_atomic
 from harness.errors import UserError
 from harness.models import resolve_model
-from harness.stats import wilson_interval
+from harness.stats import wilson_share
 from reports.winrate import paired_difference
 from trainers.common import Log
 from trainers.config import DPOTrainConfig
 from trainers.data import PreferencePair, load_pairs
+from trainers.robust_dpo import sequence_logps
 
 TOPICS: dict[str, str] = {
     "violence": r"\b(kill|murder|hurt|punch|beat up|weapon|gun|shoot|stab|bomb|fight|attack|poison|violen)",
@@ -164,9 +165,8 @@ def pair_logps(
                 ids[k, : len(seq)] = torch.tensor(seq)
                 mask[k, : len(seq)] = 1
                 scored[k, start : len(seq)] = 1
-            logits = model(input_ids=ids, attention_mask=mask).logits[:, :-1].float()
-            token = torch.log_softmax(logits, dim=-1).gather(2, ids[:, 1:, None])[..., 0]
-            out[at : at + len(chunk)] = (token * scored[:, 1:]).sum(dim=1).numpy()
+            logits = model(input_ids=ids, attention_mask=mask).logits.float()
+            out[at : at + len(chunk)] = sequence_logps(logits, ids, scored).numpy()
     return out.reshape(-1, 2)
 
 
@@ -178,9 +178,7 @@ def correct_rankings(policy: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def accuracy(correct: np.ndarray) -> dict[str, float]:
     """Share of correctly ranked pairs, Wilson 95% CI (ties count half) and n."""
-    n = len(correct)
-    low, high = wilson_interval(float(correct.sum()), n)
-    return {"value": float(correct.mean()), "ci_low": low, "ci_high": high, "n": n}
+    return wilson_share(float(correct.sum()), len(correct))
 
 
 def _write_pairs(path: Path, pairs: list[PreferencePair]) -> None:
@@ -238,29 +236,30 @@ def run_shift_experiment(config: ShiftConfig, log: Log = lambda _: None) -> dict
     base = resolve_model(config.model).path
     sets = ["eval", *config.shifted_topics]
     log("scoring the pairs under the reference and both policies")
+    scored = [p for s in sets for p in split[s]]  # each model loaded once for every set
     logps = {
-        label: {s: pair_logps(str(path), split[s], config.max_length) for s in sets}
+        label: pair_logps(str(path), scored, config.max_length)
         for label, path in {"reference": Path(base), **models}.items()
     }
-    results: dict[str, Any] = {}
+    spans, at = {}, 0
     for s in sets:
-        correct = {m: correct_rankings(logps[m][s], logps["reference"][s]) for m in models}
-        results[s] = {
-            "n": len(split[s]),
-            **{m: accuracy(c) for m, c in correct.items()},
-            "robust_minus_standard": paired_difference(correct["standard"], correct["robust"]),
+        spans[s], at = slice(at, at + len(split[s])), at + len(split[s])
+    correct = {
+        s: {m: correct_rankings(logps[m][span], logps["reference"][span]) for m in models}
+        for s, span in spans.items()
+    }
+
+    def compared(by_model: dict[str, np.ndarray]) -> dict[str, Any]:
+        return {
+            "n": len(by_model["standard"]),
+            **{m: accuracy(c) for m, c in by_model.items()},
+            "robust_minus_standard": paired_difference(by_model["standard"], by_model["robust"]),
         }
-    shifted_all = {
-        m: np.concatenate(
-            [correct_rankings(logps[m][t], logps["reference"][t]) for t in config.shifted_topics]
-        )
-        for m in models
-    }
-    results["shifted (all)"] = {
-        "n": len(shifted_all["standard"]),
-        **{m: accuracy(c) for m, c in shifted_all.items()},
-        "robust_minus_standard": paired_difference(shifted_all["standard"], shifted_all["robust"]),
-    }
+
+    results = {s: compared(correct[s]) for s in sets}
+    results["shifted (all)"] = compared(
+        {m: np.concatenate([correct[t][m] for t in config.shifted_topics]) for m in models}
+    )
     worst = {m: min(config.shifted_topics, key=lambda t: results[t][m]["value"]) for m in models}
     manifests = {
         m: json.loads((path / "manifest.json").read_text(encoding="utf-8"))
