@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/bootstrap.py
 
-Simulates battles from planted strengths, then times `reports.bradley_terry.bradley_terry`
+Simulates battles from planted strengths, then times `harness.stats.bradley_terry.bradley_terry`
 (batched Newton fits of every resample at once) against a baseline measured in the same
 run: the same fit done resample by resample in a Python loop, timed on 20 resamples and
 scaled to 1,000. Also prints how many planted strengths fall inside their 95% CI.
@@ -16,7 +16,7 @@ import time
 import numpy as np
 from scipy.special import expit
 
-from reports.bradley_terry import ELO_SCALE, _pair_counts, bradley_terry, fit_strengths
+from harness.stats.bradley_terry import ELO_SCALE, _pair_counts, bradley_terry, fit_strengths
 
 
 def main() -> None:

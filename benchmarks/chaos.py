@@ -27,7 +27,7 @@ from pathlib import Path
 
 def endpoint(*args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "harness.fake_endpoint", *args], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "tests.support.fake_endpoint", *args], stdout=subprocess.PIPE, text=True
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()

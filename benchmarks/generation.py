@@ -18,9 +18,9 @@ from collections.abc import Callable
 
 import torch
 
+from harness.core.records import GenerationParams
 from harness.engines.base import EngineConfig
 from harness.engines.transformers_engine import TransformersEngine
-from harness.records import GenerationParams
 from suites import load_suites
 
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python benchmarks/judge_fanout.py --requests 128 --latency 0.1
 
-The endpoint is the loopback fake (`harness.fake_endpoint`) in its own process, answering
+The endpoint is the loopback fake (`tests.support.fake_endpoint`) in its own process, answering
 after `--latency` seconds, like a remote judge API. Sequential (concurrency 1) is the baseline, measured in
 the same run; the goal is >= 20x at concurrency 32. No store is used, so every request is
 really sent.
@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 
-from harness.records import Message
-from judges.backends import Budget, JudgeRequest, OpenAIBackend, RetryPolicy
+from harness.core.records import Message
+from judges.llm.backends import Budget, JudgeRequest, OpenAIBackend, RetryPolicy
 
 
 def main() -> None:
@@ -27,7 +27,7 @@ def main() -> None:
     args = ap.parse_args()
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "harness.fake_endpoint", "--latency", str(args.latency)],
+        [sys.executable, "-m", "tests.support.fake_endpoint", "--latency", str(args.latency)],
         stdout=subprocess.PIPE,
         text=True,
     )

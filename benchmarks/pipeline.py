@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests/support (the fake endpoint) is not installed
 HH = ROOT.parent / "shared" / "data" / "hh-rlhf" / "harmless-base-test.jsonl.gz"
 
 
@@ -31,10 +32,10 @@ def reply(messages: list[dict]) -> str:
 
 
 def part1(items: int, max_new_tokens: int) -> None:
+    from harness.core.records import GenerationParams
     from harness.engines.base import EngineConfig
     from harness.engines.transformers_engine import TransformersEngine
-    from harness.records import GenerationParams
-    from harness.runner import RunConfig, apply_limit, run
+    from harness.jobs.run import RunConfig, apply_limit, run
     from suites import load_suites
 
     per_suite = max(1, items // 3)
@@ -67,9 +68,9 @@ def part1(items: int, max_new_tokens: int) -> None:
 
 
 def part2(items: int) -> None:
-    from harness.fake_endpoint import FakeEndpoint
-    from harness.records import GenerationParams
-    from harness.runner import RunConfig, run
+    from harness.core.records import GenerationParams
+    from harness.jobs.run import RunConfig, run
+    from tests.support.fake_endpoint import FakeEndpoint
 
     suite = f"hh-rlhf:{HH}"
     with tempfile.TemporaryDirectory() as tmp, FakeEndpoint(reply=reply) as ep:

@@ -14,17 +14,21 @@ import argparse
 import gzip
 import json
 import random
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 
-from harness.records import Completion, Sample
-from judges.base import ScoreInput, create_scorer
-from judges.diversity import corpus_diversity
-from judges.embeddings import clear_cache
-from judges.refusal_training import DATA, read_labelled
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tools/ is not installed
+
+from harness.core.records import Completion, Sample
+from judges.base import ScoreInput
+from judges.scorers.diversity import corpus_diversity
+from judges.scorers.embeddings import clear_cache
+from judges.scorers.factory import create_scorer
+from tools.refusal_training import DATA, read_labelled
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 _XSTEST_STARTS = ("sorry", "i'm sorry", "i am sorry", "i apologize", "i apologise")

@@ -8,9 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from harness.records import Completion, MetricValue, Sample, Score
-from harness.registry import lookup
-from harness.store import ResultsStore
+from harness.core.records import Completion, MetricValue, Sample, Score
+from harness.core.store import ResultsStore
 
 
 @dataclass(frozen=True)
@@ -75,19 +74,5 @@ class CorpusScorer(Scorer, Protocol):
         ...
 
 
-def lookup_scorer(name: str) -> Any:
-    """The factory registered as `name` (a UserError suggesting a close name on a miss)."""
-    import judges.diversity
-    import judges.judge_scorers
-    import judges.refusal_classifier
-    import judges.refusal_detector
-    import judges.refusal_rules
-    import judges.toxicity  # noqa: F401  (register the built-in scorers)
-
-    return lookup("scorer", name)
 
 
-def create_scorer(name: str, context: ScorerContext | None = None) -> Scorer:
-    """Build the scorer registered as `name`."""
-    scorer: Scorer = lookup_scorer(name)(context or ScorerContext())
-    return scorer

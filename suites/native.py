@@ -1,6 +1,6 @@
 """The harness's own suite format: YAML (a list of items, or `name`/`description`/`items`) or JSONL.
 
-Each item is a `harness.records.Sample`. Errors name the file, the line and the field.
+Each item is a `harness.core.records.Sample`. Errors name the file, the line and the field.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from harness.errors import InputError
-from harness.records import Sample
-from suites.sources import iter_jsonl, read_text
+from harness.core.errors import InputError
+from harness.core.io import iter_jsonl, read_text
+from harness.core.records import Sample
 
 
 def _field_and_message(err: ValidationError) -> tuple[str | None, str]:

@@ -13,14 +13,15 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
-import suites.alpaca_eval
-import suites.hh_rlhf
-import suites.math
-import suites.xstest
-from harness.errors import UserError
-from harness.records import Sample
-from harness.registry import lookup, names
+import suites.loaders.alpaca_eval
+import suites.loaders.gsm8k
+import suites.loaders.hh_rlhf
+import suites.loaders.xstest
+from harness.core.errors import UserError
+from harness.core.records import Sample
+from harness.core.registry import lookup, names
 from suites.native import load_native
 
 BUILTIN = ("harmful-smoke", "overrefusal-smoke", "helpful-smoke")
@@ -48,6 +49,10 @@ class Suite:
             h.update(json.dumps(s.model_dump(mode="json"), sort_keys=True).encode())
         return h.hexdigest()
 
+    def record(self) -> dict[str, Any]:
+        """What a manifest says of the suite: name, source, content digest and size."""
+        return {"name": self.name, "source": self.source, "digest": self.digest, "n": len(self.samples)}
+
 
 def builtin_path(name: str) -> Path:
     """Path of a built-in suite file."""
@@ -60,7 +65,7 @@ def load_suite(spec: str) -> Suite:
         _, samples = load_native(builtin_path(spec))
         return Suite(spec, tuple(samples), spec)
     if spec in BUILTIN_MATH:
-        _, samples = suites.math.load_gsm8k(str(builtin_path(spec).with_suffix(".jsonl")))
+        _, samples = suites.loaders.gsm8k.load_gsm8k(str(builtin_path(spec).with_suffix(".jsonl")))
         return Suite(spec, tuple(samples), spec)
     if ":" in spec and not Path(spec).exists():
         loader_name, source = spec.split(":", 1)

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
+from harness.core.records import Completion, GenerationParams, Message
+from harness.core.registry import register
 from harness.engines.base import EngineConfig
-from harness.records import Completion, GenerationParams, Message
-from harness.registry import register
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -50,7 +50,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def smollm2_dir() -> Path:
     """The embedded model exported to safetensors (once per machine)."""
-    from harness.models import export_embedded
+    from harness.engines.models import export_embedded
 
     target = MODELS_DIR / "smollm2"
     if not (target / "config.json").exists():
@@ -138,8 +138,8 @@ def scripted() -> Iterator[ScriptedFactory]:
 
 @pytest.fixture
 def fake_openai() -> Iterator[Any]:
-    """A scripted OpenAI-compatible endpoint on 127.0.0.1 (see harness.fake_endpoint)."""
-    from harness.fake_endpoint import FakeEndpoint
+    """A scripted OpenAI-compatible endpoint on 127.0.0.1 (see tests.support.fake_endpoint)."""
+    from tests.support.fake_endpoint import FakeEndpoint
 
     with FakeEndpoint() as endpoint:
         yield endpoint
@@ -165,7 +165,7 @@ def prefers_shorter(messages: list[dict[str, Any]]) -> str:
 @pytest.fixture
 def shorter_judge() -> Iterator[Any]:
     """A fake OpenAI-compatible judge endpoint that prefers the shorter response."""
-    from harness.fake_endpoint import FakeEndpoint
+    from tests.support.fake_endpoint import FakeEndpoint
 
     with FakeEndpoint(reply=prefers_shorter) as endpoint:
         yield endpoint

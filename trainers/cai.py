@@ -20,16 +20,18 @@ import random
 import shutil
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.atomic import write_text_atomic
-from harness.errors import UserError
-from harness.records import GenerationParams, Message, Role
-from trainers.common import Log, checkpoint_dir, load_yaml_model
+from harness.core.atomic import write_text_atomic
+from harness.core.errors import UserError
+from harness.core.records import GenerationParams, Message, Role
+from harness.core.validation import load_yaml_model
+from trainers.common import Log, checkpoint_dir
 from trainers.config import (
     CAITrainConfig,
     DPOTrainConfig,
@@ -38,7 +40,8 @@ from trainers.config import (
     SFTTrainConfig,
 )
 from trainers.data import load_prompts
-from trainers.run import TrainResult, train
+from trainers.method import TrainResult
+from trainers.methods import train_method as train
 
 
 class Principle(BaseModel):
@@ -72,7 +75,8 @@ class _Writer:
     """The model that writes answers, critiques and revisions, loaded once."""
 
     def __init__(self, model: str) -> None:
-        from harness.engines.base import EngineConfig, create_engine
+        from harness.engines.base import EngineConfig
+        from harness.engines.factory import create_engine
 
         self.engine = create_engine("transformers", EngineConfig(model=model))
 
@@ -129,12 +133,12 @@ def ai_preferences(
     rng: random.Random,
 ) -> list[dict[str, Any]]:
     """RL-CAI data: two samples per prompt, judged in both orders against a principle."""
-    from harness.paths import default_store_path
-    from harness.store import ResultsStore
-    from judges.backends import backend_from_spec
-    from judges.judge import Judge
-    from judges.pairwise import PairItem, judge_pairwise
-    from judges.template import load_template
+    from harness.core.paths import default_store_path
+    from harness.core.store import ResultsStore
+    from judges.llm.judge import Endpoint, build_judge
+    from judges.llm.pairwise import judge_pairwise
+    from judges.llm.template import load_template
+    from judges.llm.verdicts import PairItem
 
     params = GenerationParams(
         temperature=config.sample_temperature,
@@ -155,9 +159,9 @@ def ai_preferences(
         )
         for i, (p, s, pr) in enumerate(zip(prompts, samples, principles, strict=True))
     ]
-    backend = backend_from_spec(spec, base_url=config.judge_base_url)
+    template = load_template("constitution-pairwise-v1")
     with ResultsStore(default_store_path()) as store:
-        judge = Judge(spec, load_template("constitution-pairwise-v1"), backend, store)
+        judge = build_judge(spec, template, store, Endpoint(config.judge_base_url))
         results = judge_pairwise(judge, items)
     rows = []
     for p, item, pr, res in zip(prompts, items, principles, results, strict=True):
@@ -213,80 +217,138 @@ def train_cai(config: CAITrainConfig, log: Log = lambda _: None) -> TrainResult:
     return TrainResult(config.out, result.metrics, result.steps, result.seconds)
 
 
-def _train_cai_into(
-    out: Path,
-    config: CAITrainConfig,
-    constitution: Constitution,
-    prompts: list[list[Message]],
-    log: Log,
-) -> TrainResult:
-    from harness.models import resolve_model
+_SHARED = ("max_steps", "learning_rate", "batch_size", "gradient_accumulation_steps",
+           "max_length", "lora", "lora_r", "bf16", "gradient_checkpointing", "seed")  # fmt: skip
+"""Training options every CAI stage takes from the CAI config."""
 
-    base = resolve_model(config.model)
-    rng = random.Random(config.seed)
-    started = time.time()
-    shared = {
-        k: getattr(config, k)
-        for k in ("max_steps", "learning_rate", "batch_size", "gradient_accumulation_steps",
-                  "max_length", "lora", "lora_r", "bf16", "gradient_checkpointing", "seed")
-    }  # fmt: skip
 
-    log(f"SL-CAI: answering, critiquing and revising {len(prompts)} prompts")
-    sl_rows = critique_and_revise(str(base.path), prompts, constitution, config, rng)
-    _jsonl(out / "sl-cai-data.jsonl", sl_rows)
-    sft_rows = [
-        {"messages": [*r["prompt"], {"role": "assistant", "content": r["revision"]}]}
-        for r in sl_rows
-    ]
-    _jsonl(out / "sl-cai-sft.jsonl", sft_rows)
-    log("SL-CAI: supervised fine-tuning on the revisions")
-    sl = train(
-        SFTTrainConfig(
-            model=str(base.path), data=str(out / "sl-cai-sft.jsonl"), out=out / "sl-cai", **shared
-        )
-    )
+@dataclass
+class _CAIRun:
+    """One CAI run writing into `out`: SL-CAI, then RL-CAI, then the manifest."""
 
-    log("RL-CAI: sampling answer pairs and collecting AI feedback")
-    judged = ai_preferences(str(sl.out), prompts, constitution, config, rng)
-    _jsonl(out / "rl-cai-judgments.jsonl", judged)
-    pairs = preference_pairs(judged)
-    if not pairs:
-        raise UserError(
-            "RL-CAI: the feedback model preferred neither sample for any prompt "
-            f"(see {out / 'rl-cai-judgments.jsonl'}); use a stronger --judge"
+    out: Path
+    config: CAITrainConfig
+    constitution: Constitution
+    prompts: list[list[Message]]
+    base: Any
+    log: Log
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.config.seed)
+        self.shared = {k: getattr(self.config, k) for k in _SHARED}
+
+    def sl_stage(self) -> tuple[TrainResult, list[dict[str, Any]]]:
+        """Answer, critique and revise, then fine-tune on the revisions."""
+        out, base = self.out, self.base
+        self.log(f"SL-CAI: answering, critiquing and revising {len(self.prompts)} prompts")
+        sl_rows = critique_and_revise(
+            str(base.path), self.prompts, self.constitution, self.config, self.rng
         )
-    _jsonl(out / "rl-cai-preferences.jsonl", pairs)
-    prefs = str(out / "rl-cai-preferences.jsonl")
-    stage_dir = out / "rl-cai"
-    if config.rl == "dpo":
-        log(f"RL-CAI: DPO on {len(pairs)} AI preferences")
-        rl = train(
-            DPOTrainConfig(model=str(sl.out), data=prefs, out=stage_dir, beta=config.beta, **shared)
-        )
-        reward_model = None
-    else:
-        log(f"RL-CAI: reward model on {len(pairs)} AI preferences, then PPO")
-        reward_model = train(
-            RewardTrainConfig(model=str(base.path), data=prefs, out=out / "rl-cai-rm", **shared)
-        )
-        rl = train(
-            PPOTrainConfig(
-                model=str(sl.out),
-                data=prefs,
-                out=stage_dir,
-                reward=str(reward_model.out),
-                kl_coef=config.kl_coef,
-                **shared,
+        _jsonl(out / "sl-cai-data.jsonl", sl_rows)
+        sft_rows = [
+            {"messages": [*r["prompt"], {"role": "assistant", "content": r["revision"]}]}
+            for r in sl_rows
+        ]
+        _jsonl(out / "sl-cai-sft.jsonl", sft_rows)
+        self.log("SL-CAI: supervised fine-tuning on the revisions")
+        sl = train(
+            SFTTrainConfig(
+                model=str(base.path),
+                data=str(out / "sl-cai-sft.jsonl"),
+                out=out / "sl-cai",
+                **self.shared,
             )
         )
-    stage_manifest = json.loads((stage_dir / "manifest.json").read_text(encoding="utf-8"))
-    for item in stage_dir.iterdir():
-        if item.name != "manifest.json":
-            shutil.move(str(item), out / item.name)
-    shutil.rmtree(stage_dir)
+        return sl, sl_rows
+
+    def rl_stage(
+        self, sl: TrainResult
+    ) -> tuple[TrainResult, TrainResult | None, list[dict[str, Any]], list[dict[str, Any]]]:
+        """AI feedback on sampled pairs, then DPO (or a reward model and PPO) on it; returns
+        the RL result, the reward model's, the judgments and the preference pairs."""
+        out, config, shared = self.out, self.config, self.shared
+        self.log("RL-CAI: sampling answer pairs and collecting AI feedback")
+        judged = ai_preferences(str(sl.out), self.prompts, self.constitution, config, self.rng)
+        _jsonl(out / "rl-cai-judgments.jsonl", judged)
+        pairs = preference_pairs(judged)
+        if not pairs:
+            raise UserError(
+                "RL-CAI: the feedback model preferred neither sample for any prompt "
+                f"(see {out / 'rl-cai-judgments.jsonl'}); use a stronger --judge"
+            )
+        _jsonl(out / "rl-cai-preferences.jsonl", pairs)
+        prefs = str(out / "rl-cai-preferences.jsonl")
+        stage_dir = out / "rl-cai"
+        reward_model = None
+        if config.rl == "dpo":
+            self.log(f"RL-CAI: DPO on {len(pairs)} AI preferences")
+            rl = train(
+                DPOTrainConfig(
+                    model=str(sl.out), data=prefs, out=stage_dir, beta=config.beta, **shared
+                )
+            )
+        else:
+            self.log(f"RL-CAI: reward model on {len(pairs)} AI preferences, then PPO")
+            reward_model = train(
+                RewardTrainConfig(
+                    model=str(self.base.path), data=prefs, out=out / "rl-cai-rm", **shared
+                )
+            )
+            rl = train(
+                PPOTrainConfig(
+                    model=str(sl.out),
+                    data=prefs,
+                    out=stage_dir,
+                    reward=str(reward_model.out),
+                    kl_coef=config.kl_coef,
+                    **shared,
+                )
+            )
+        return rl, reward_model, judged, pairs
+
+    def manifest(
+        self, stage_manifest: dict[str, Any], sl: TrainResult, rl: TrainResult, has_rm: bool
+    ) -> dict[str, Any]:
+        """The CAI checkpoint's manifest: the RL stage's, plus what each stage did."""
+        config, constitution = self.config, self.constitution
+        return {
+            **stage_manifest,
+            "method": "cai",
+            "base_model": self.base.identity(
+                "transformers", "bfloat16" if config.bf16 else "float32"
+            ),
+            "data": {"source": config.data, "prompts": len(self.prompts)},
+            "config": json.loads(config.model_dump_json()),
+            "constitution": {
+                "name": constitution.name,
+                "version": constitution.version,
+                "principles": [p.name for p in constitution.principles],
+            },
+            "stages": {
+                "sl_cai": {"checkpoint": "sl-cai", "data": "sl-cai-data.jsonl", "steps": sl.steps},
+                "rl_cai": {
+                    "method": config.rl,
+                    "feedback_model": config.judge or "local:sl-cai (the SL-CAI model itself)",
+                    "judgments": "rl-cai-judgments.jsonl",
+                    "preferences": "rl-cai-preferences.jsonl",
+                    "reward_model": "rl-cai-rm" if has_rm else None,
+                    "steps": rl.steps,
+                },
+            },
+            "steps": sl.steps + rl.steps,
+        }
+
+
+def _cai_metrics(
+    sl: TrainResult,
+    rl: TrainResult,
+    sl_rows: Sequence[dict[str, Any]],
+    judged: Sequence[dict[str, Any]],
+    pairs: Sequence[dict[str, Any]],
+) -> dict[str, float]:
     decided = [r for r in judged if r["preference"] is not None]
     consistent = [r for r in decided if r["consistent"] is not None]
-    metrics = {
+    return {
         **{f"sl/{k}": v for k, v in sl.metrics.items() if "loss" in k},
         **{f"rl/{k}": v for k, v in rl.metrics.items()},
         "cai/revised_share": sum(r["revision"] != r["initial"] for r in sl_rows) / len(sl_rows),
@@ -296,30 +358,31 @@ def _train_cai_into(
             sum(bool(r["consistent"]) for r in consistent) / len(consistent) if consistent else 0.0
         ),
     }
+
+
+def _train_cai_into(
+    out: Path,
+    config: CAITrainConfig,
+    constitution: Constitution,
+    prompts: list[list[Message]],
+    log: Log,
+) -> TrainResult:
+    from harness.engines.models import resolve_model
+
+    run = _CAIRun(out, config, constitution, prompts, resolve_model(config.model), log)
+    started = time.time()
+    sl, sl_rows = run.sl_stage()
+    rl, reward_model, judged, pairs = run.rl_stage(sl)
+    stage_dir = out / "rl-cai"
+    stage_manifest = json.loads((stage_dir / "manifest.json").read_text(encoding="utf-8"))
+    for item in stage_dir.iterdir():
+        if item.name != "manifest.json":
+            shutil.move(str(item), out / item.name)
+    shutil.rmtree(stage_dir)
+    metrics = _cai_metrics(sl, rl, sl_rows, judged, pairs)
     seconds = time.time() - started
     manifest = {
-        **stage_manifest,
-        "method": "cai",
-        "base_model": base.identity("transformers", "bfloat16" if config.bf16 else "float32"),
-        "data": {"source": config.data, "prompts": len(prompts)},
-        "config": json.loads(config.model_dump_json()),
-        "constitution": {
-            "name": constitution.name,
-            "version": constitution.version,
-            "principles": [p.name for p in constitution.principles],
-        },
-        "stages": {
-            "sl_cai": {"checkpoint": "sl-cai", "data": "sl-cai-data.jsonl", "steps": sl.steps},
-            "rl_cai": {
-                "method": config.rl,
-                "feedback_model": config.judge or "local:sl-cai (the SL-CAI model itself)",
-                "judgments": "rl-cai-judgments.jsonl",
-                "preferences": "rl-cai-preferences.jsonl",
-                "reward_model": "rl-cai-rm" if reward_model else None,
-                "steps": rl.steps,
-            },
-        },
-        "steps": sl.steps + rl.steps,
+        **run.manifest(stage_manifest, sl, rl, reward_model is not None),
         "final_metrics": metrics,
         "wall_seconds": round(seconds, 1),
     }

@@ -7,12 +7,9 @@ import shutil
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import yaml
-from pydantic import BaseModel, ValidationError
-
-from harness.errors import InputError, MissingDependencyError, UserError
+from harness.core.errors import MissingDependencyError, UserError
 from trainers.config import TrainConfig
 
 
@@ -92,23 +89,5 @@ def checkpoint_dir(out: Path) -> Iterator[Path]:
     os.replace(work, out)
 
 
-M = TypeVar("M", bound=BaseModel)
-
 Log = Callable[[str], None]
 """Where long trainers report their stages (the CLI prints to stderr)."""
-
-
-def load_yaml_model(source: Path, model: type[M]) -> M:
-    """A YAML file validated as `model`; errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(source, f"cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise InputError(source, f"invalid YAML: {e}") from None
-    try:
-        return model.model_validate(raw)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(source, first["msg"], field=field) from None

@@ -24,10 +24,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from harness.errors import InputError, UserError
-from harness.records import Message
-from judges.files import validated_rows
-from suites.sources import iter_hub, iter_jsonl
+from harness.core.errors import InputError, UserError
+from harness.core.io import iter_hub, iter_jsonl
+from harness.core.records import Message
+from harness.core.validation import validated_rows
 from suites.suite import load_suite
 
 
@@ -109,7 +109,7 @@ def load_pairs(source: str, limit: int | None = None) -> list[PreferencePair]:
 
 
 def _hub_pairs(source: str) -> list[PreferencePair]:
-    from suites.hh_rlhf import split_pair
+    from suites.loaders.hh_rlhf import split_pair
 
     dataset, _, split = source.removeprefix("hf:").partition(":")
     pairs = []

@@ -16,11 +16,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from harness.errors import MissingDependencyError, UserError
+from harness.core.errors import MissingDependencyError, UserError
+from harness.core.registry import register
 from judges.base import ScorerContext
 from trainers.common import common_args, peft_config
 from trainers.config import SCORERS_PREFIX, PPOTrainConfig
 from trainers.data import load_prompts
+from trainers.method import Method
 from trainers.rewards import ScorerReward, load_reward_model
 
 
@@ -49,6 +51,23 @@ def distinct_pad_token(tokenizer: Any, models: list[Any]) -> None:
             model.resize_token_embeddings(len(tokenizer))
     for model in models:
         model.config.pad_token_id = tokenizer.pad_token_id
+
+
+def _ppo_args(ppo: Any, config: PPOTrainConfig) -> Any:
+    """TRL's PPOConfig for `config` (`max_steps` PPO updates)."""
+    return ppo.PPOConfig(
+        **common_args(config),
+        total_episodes=config.max_steps * config.batch_size * config.gradient_accumulation_steps,
+        response_length=config.response_length,
+        temperature=config.temperature,
+        kl_coef=config.kl_coef,
+        num_ppo_epochs=config.num_ppo_epochs,
+        num_mini_batches=config.num_mini_batches,
+        missing_eos_penalty=config.missing_eos_penalty,
+        local_rollout_forward_batch_size=config.batch_size,
+        stop_token="eos",
+        num_sample_generations=0,
+    )
 
 
 def build_ppo(
@@ -86,19 +105,7 @@ def build_ppo(
             f"with --response-length {config.response_length}; PPO needs at least --batch-size "
             f"{config.batch_size}"
         )
-    args = ppo.PPOConfig(
-        **common_args(config),
-        total_episodes=config.max_steps * config.batch_size * config.gradient_accumulation_steps,
-        response_length=config.response_length,
-        temperature=config.temperature,
-        kl_coef=config.kl_coef,
-        num_ppo_epochs=config.num_ppo_epochs,
-        num_mini_batches=config.num_mini_batches,
-        missing_eos_penalty=config.missing_eos_penalty,
-        local_rollout_forward_batch_size=config.batch_size,
-        stop_token="eos",
-        num_sample_generations=0,
-    )
+    args = _ppo_args(ppo, config)
     dataset = Dataset.from_list(rows)
     trainer = ppo.PPOTrainer(
         args=args,
@@ -124,3 +131,6 @@ def ppo_metrics(trainer: Any) -> dict[str, float]:
     if isinstance(trainer.reward_model, ScorerReward):
         return {"reward/unscored": float(trainer.reward_model.unscored)}
     return {}
+
+
+PPO = register("trainer", "ppo")(Method("ppo", False, build_ppo, ppo_policy, ppo_metrics))

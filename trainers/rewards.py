@@ -16,8 +16,8 @@ from typing import Any
 
 import torch
 
-from harness.errors import UserError
-from harness.records import Completion, Message, Sample
+from harness.core.errors import UserError
+from harness.core.records import Completion, Message, Sample
 from trainers.config import SCORERS_PREFIX
 
 
@@ -52,7 +52,7 @@ def load_reward_model(
     """The reward module PPO calls: a sequence-classification checkpoint or a ScorerReward
     (`encoded`: each prompt's chat-templated token ids, as the rollouts start)."""
     if spec.startswith(SCORERS_PREFIX):
-        from judges.base import create_scorer
+        from judges.scorers.factory import create_scorer
 
         weights = parse_scorer_weights(spec)
         scorers = {name: create_scorer(name, context) for name in weights}

@@ -76,9 +76,11 @@ def weights_at_temperature(losses: np.ndarray, tau: float) -> np.ndarray:
         return np.full(losses.size, 1.0 / losses.size)
     if tau == 0.0:
         w = (losses == losses.max()).astype(float)
-        return w / w.sum()
+        weights: np.ndarray = w / w.sum()
+        return weights
     z = losses / tau
-    return np.exp(z - logsumexp(z))
+    found: np.ndarray = np.exp(z - logsumexp(z))
+    return found
 
 
 def kl_dro_loss(losses: Any, radius: float) -> tuple[Any, float]:
@@ -115,12 +117,28 @@ def wasserstein_penalty(losses: Any, embeds: Any, radius: float) -> Any:
     return radius * torch.sqrt(per_pair.mean() + 1e-12)
 
 
+def _batch_loss(ball: str, radius: float, losses: Any, embeds: Any, metrics: Any) -> Any:
+    """The robust batch loss: KLDPO's worst case over the KL ball, or the mean plus WDPO's
+    gradient penalty (only while gradients are on); records its diagnostics in `metrics`."""
+    if ball == "kl":
+        loss, tau = kl_dro_loss(losses, radius)
+        weights = weights_at_temperature(losses.detach().float().cpu().numpy(), tau)
+        metrics["robust/max_weight"].append(float(weights.max()))
+        metrics["robust/temperature"].append(tau if math.isfinite(tau) else -1.0)
+        return loss
+    if embeds is not None:
+        penalty = wasserstein_penalty(losses, embeds, radius)
+        metrics["robust/gradient_penalty"].append(penalty.item())
+        return losses.mean() + penalty
+    return losses.mean()
+
+
 def robust_dpo_trainer_class() -> type:
     """`RobustDPOTrainer`: TRL's DPOTrainer with the KLDPO or WDPO batch loss (built lazily
     so importing this module does not import TRL)."""
     trl = trl_module()
 
-    class RobustDPOTrainer(trl.DPOTrainer):  # type: ignore[name-defined]
+    class RobustDPOTrainer(trl.DPOTrainer):  # type: ignore[name-defined,misc]
         """DPOTrainer whose batch loss is the worst case over a KL (KLDPO) or Wasserstein
         (WDPO) ball of `robust_radius` around the batch."""
 
@@ -158,17 +176,7 @@ def robust_dpo_trainer_class() -> type:
             rejected_rewards = self.beta * (rejected - ref_rejected)
             losses = -F.logsigmoid(chosen_rewards - rejected_rewards)
             metrics = self._metrics[mode]
-            if self.robust_ball == "kl":
-                loss, tau = kl_dro_loss(losses, self.robust_radius)
-                weights = weights_at_temperature(losses.detach().float().cpu().numpy(), tau)
-                metrics["robust/max_weight"].append(float(weights.max()))
-                metrics["robust/temperature"].append(tau if math.isfinite(tau) else -1.0)
-            elif embeds is not None:
-                penalty = wasserstein_penalty(losses, embeds, self.robust_radius)
-                loss = losses.mean() + penalty
-                metrics["robust/gradient_penalty"].append(penalty.item())
-            else:
-                loss = losses.mean()
+            loss = _batch_loss(self.robust_ball, self.robust_radius, losses, embeds, metrics)
             margins = (chosen_rewards - rejected_rewards).detach()
             metrics["rewards/chosen"].append(chosen_rewards.detach().mean().item())
             metrics["rewards/rejected"].append(rejected_rewards.detach().mean().item())

@@ -11,9 +11,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from harness.errors import UserError
-from harness.records import Completion, GenerationParams, Message
-from harness.registry import lookup
+from harness.core.errors import UserError
+from harness.core.records import Completion, GenerationParams, Message
 
 
 @dataclass(frozen=True)
@@ -78,9 +77,3 @@ class Engine(Protocol):
         ...
 
 
-def create_engine(name: str, config: EngineConfig) -> Engine:
-    """Build the engine registered as `name`."""
-    import harness.engines  # noqa: F401  (registers the built-in engines)
-
-    engine: Engine = lookup("engine", name)(config)
-    return engine

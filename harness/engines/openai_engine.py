@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from harness.core.errors import UserError
+from harness.core.records import Completion, GenerationParams, Message
+from harness.core.registry import register
 from harness.engines.base import EngineConfig
-from harness.errors import UserError
-from harness.openai_client import make_client, redact
-from harness.records import Completion, GenerationParams, Message
-from harness.registry import register
+from harness.engines.openai_client import make_client, redact
 
 
 class OpenAIEngine:

@@ -14,11 +14,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.core.errors import InputError
+from harness.core.io import iter_json_records
+from harness.core.records import Completion, GenerationParams, Message
+from harness.core.registry import register
 from harness.engines.base import EngineConfig
-from harness.errors import InputError
-from harness.records import Completion, GenerationParams, Message
-from harness.registry import register
-from suites.sources import iter_json_records
 
 
 class OutputsEngine:

@@ -19,10 +19,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, replace
 from typing import Any
 
-from harness.engines.base import Engine, EngineConfig, PromptTooLongError, create_engine
-from harness.errors import MissingDependencyError, UserError
-from harness.models import resolve_model
-from harness.records import Completion, GenerationParams, Message
+from harness.core.errors import MissingDependencyError, UserError
+from harness.core.records import Completion, GenerationParams, Message
+from harness.engines.base import Engine, EngineConfig, PromptTooLongError
+from harness.engines.factory import create_engine
+from harness.engines.models import resolve_model
 
 SHARDABLE = ("transformers", "vllm")
 """Engines that hold a model in-process; an endpoint engine already fans out requests."""
@@ -42,8 +43,6 @@ class _Replica:
     """One engine replica (the body of a Ray actor)."""
 
     def __init__(self, engine: str, config: dict[str, Any]) -> None:
-        import harness.engines  # noqa: F401  (register the engines in the worker)
-
         self.engine = create_engine(engine, EngineConfig(**config))
 
     def generate(

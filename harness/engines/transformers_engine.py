@@ -10,11 +10,11 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from harness.core.errors import UserError
+from harness.core.records import Completion, GenerationParams, Message
+from harness.core.registry import register
 from harness.engines.base import EngineConfig, PromptTooLongError
-from harness.errors import UserError
-from harness.models import ResolvedModel, resolve_model
-from harness.records import Completion, GenerationParams, Message
-from harness.registry import register
+from harness.engines.models import ResolvedModel, resolve_model
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,7 @@ class TransformersEngine:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
         dtype = getattr(torch, self.config.dtype, None)
         if not isinstance(dtype, torch.dtype):
             raise UserError(

@@ -12,11 +12,11 @@ import os
 from collections.abc import Sequence
 from typing import Any
 
+from harness.core.errors import MissingDependencyError, UserError
+from harness.core.records import Completion, GenerationParams, Message
+from harness.core.registry import register
 from harness.engines.base import EngineConfig
-from harness.errors import MissingDependencyError, UserError
-from harness.models import ResolvedModel, resolve_model
-from harness.records import Completion, GenerationParams, Message
-from harness.registry import register
+from harness.engines.models import ResolvedModel, resolve_model
 
 
 def sampling_kwargs(params: GenerationParams) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.fake_endpoint import FakeEndpoint
+from tests.support.fake_endpoint import FakeEndpoint
 
 runner = CliRunner()
 

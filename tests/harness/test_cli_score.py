@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.runner import RunConfig, run
+from harness.jobs.run import RunConfig, run
 
 runner = CliRunner()
 

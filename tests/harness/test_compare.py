@@ -8,10 +8,10 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.compare import parse_model_entry
-from harness.errors import UserError
-from harness.fake_endpoint import FakeEndpoint
-from harness.records import GenerationParams
+from harness.core.errors import UserError
+from harness.core.records import GenerationParams
+from harness.jobs.compare import parse_model_entry
+from tests.support.fake_endpoint import FakeEndpoint
 
 runner = CliRunner()
 HOSTILE = ' <script>document.title="pwned"</script><img src=x onerror="document.title=1">'

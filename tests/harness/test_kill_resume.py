@@ -92,7 +92,7 @@ def test_kill_then_resume(tmp_path: Path, harness_home: Path, smollm2_dir: Path)
 
 def test_kill_compare_then_resume(tmp_path: Path, harness_home: Path) -> None:
     """`kill -9` of `harness compare` mid-judging: the re-run judges only what was missing."""
-    from harness.fake_endpoint import FakeEndpoint
+    from tests.support.fake_endpoint import FakeEndpoint
 
     db = tmp_path / "store.sqlite"
     out = tmp_path / "cmp"
@@ -162,7 +162,7 @@ def test_kill_compare_then_resume(tmp_path: Path, harness_home: Path) -> None:
 def test_kill_audit_then_resume(tmp_path: Path, harness_home: Path, shared_data: Path) -> None:
     """`kill -9` of `harness audit-judge`: the re-run asks only for the judgments that were not
     stored, and its measures equal those of an uninterrupted audit."""
-    from harness.fake_endpoint import FakeEndpoint
+    from tests.support.fake_endpoint import FakeEndpoint
 
     def reply(messages: list[dict]) -> str:
         text = messages[-1]["content"]

@@ -56,7 +56,7 @@ def test_changed_suite_and_bad_dirs_are_user_errors(tmp_path: Path, scripted) ->
 
 
 def test_compare_names_a_missing_metric(tmp_path: Path) -> None:
-    from harness.reproduce import compare
+    from harness.jobs.reproduce import compare
 
     metric = {
         "suite": "s",

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.records import GenerationParams
-from harness.runner import RunConfig, run
+from harness.core.records import GenerationParams
+from harness.jobs.run import RunConfig, run
 
 
 def config(tmp_path: Path, **kw: object) -> RunConfig:
@@ -121,7 +121,7 @@ def test_manifest_records_what_reproduces_the_run(tmp_path: Path, scripted) -> N
 def test_rerun_reuses_stored_set_metrics(
     tmp_path: Path, scripted, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import judges.diversity as diversity
+    import judges.scorers.diversity as diversity
 
     calls: list[str] = []
     real = diversity.corpus_diversity

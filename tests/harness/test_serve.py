@@ -12,12 +12,13 @@ from typing import Any
 import httpx
 import pytest
 
-from harness.serve import build_app
-from harness.store import ResultsStore
-from judges.backends import OpenAIBackend, RetryPolicy
-from judges.judge import Judge
-from judges.pairwise import PairItem, judge_pairwise
-from judges.template import load_template
+from harness.core.store import ResultsStore
+from harness.jobs.serve import build_app
+from judges.llm.backends import OpenAIBackend, RetryPolicy
+from judges.llm.judge import Judge
+from judges.llm.pairwise import judge_pairwise
+from judges.llm.template import load_template
+from judges.llm.verdicts import PairItem
 
 pytestmark = pytest.mark.model
 

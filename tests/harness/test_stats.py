@@ -3,7 +3,7 @@ import math
 import pytest
 from scipy.stats import binomtest
 
-from harness.stats import rate, wilson_interval
+from harness.stats.intervals import rate, wilson_interval
 
 
 @pytest.mark.parametrize(

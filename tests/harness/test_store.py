@@ -3,9 +3,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import UserError
-from harness.records import Completion, Score
-from harness.store import ResultsStore, content_key
+from harness.core.errors import UserError
+from harness.core.records import Completion, Score
+from harness.core.store import ResultsStore, content_key
 
 
 def test_generations_round_trip_and_errors_not_stored(tmp_path: Path) -> None:

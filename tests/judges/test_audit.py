@@ -10,8 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.fake_endpoint import FakeEndpoint
-from judges.audit import (
+from judges.audit.measures import (
     LabelledPair,
     as_list,
     cohen_kappa,
@@ -20,9 +19,10 @@ from judges.audit import (
     measures,
     run_audit,
 )
-from judges.backends import OpenAIBackend, RetryPolicy
-from judges.judge import Judge
-from judges.template import load_template
+from judges.llm.backends import OpenAIBackend, RetryPolicy
+from judges.llm.judge import Judge
+from judges.llm.template import load_template
+from tests.support.fake_endpoint import FakeEndpoint
 
 
 def answers(messages: list[dict]) -> tuple[str, str]:
@@ -97,7 +97,7 @@ def test_fair_judge_agrees_with_humans_and_ignores_padding() -> None:
     pairs = make_pairs(80)
     m, _ = audit(knows_correct, pairs)
     assert m["human_agreement"]["value"] == 1.0 and m["cohen_kappa"]["value"] == pytest.approx(1.0)
-    from reports.audit_report import warnings
+    from reports.audit import warnings
 
     assert warnings({k: v for k, v in m.items()}) == []  # nothing to warn about a fair judge
     assert m["position_consistency"]["value"] == 1.0 and within(m["prefers_first_slot"], 0.5)
@@ -315,7 +315,7 @@ def test_audit_local_smollm2_end_to_end(
 
 
 def test_alpaca_eval_style_human_annotations(tmp_path: Path) -> None:
-    from judges.audit_pairs import load_pairs
+    from judges.audit.pairs import load_pairs
 
     rows = [
         {"instruction": "q1", "output_1": "a", "output_2": "b", "preference": p}
@@ -331,7 +331,7 @@ def test_alpaca_eval_style_human_annotations(tmp_path: Path) -> None:
     path.write_text(
         json.dumps([{"instruction": "q", "output_1": "a", "output_2": "b", "preference": 7}])
     )
-    from harness.errors import InputError
+    from harness.core.errors import InputError
 
     with pytest.raises(InputError) as info:
         load_pairs(str(path))

@@ -1,8 +1,8 @@
 """Retries, timeouts, garbage and budgets against the fault-injecting loopback endpoint."""
 
-from harness.fake_endpoint import FakeEndpoint
-from harness.records import Message
-from judges.backends import Budget, JudgeRequest, OpenAIBackend, RetryPolicy
+from harness.core.records import Message
+from judges.llm.backends import Budget, JudgeRequest, OpenAIBackend, RetryPolicy
+from tests.support.fake_endpoint import FakeEndpoint
 
 FAST = RetryPolicy(max_retries=3, base_delay=0.01, max_delay=0.05, timeout=0.5)
 

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import sacrebleu
 
-from harness.records import Sample
-from judges.diversity import (
+from harness.core.records import Sample
+from judges.scorers.diversity import (
     corpus_diversity,
     distinct_n,
     distinct_n_ci,

@@ -6,12 +6,14 @@ from pathlib import Path
 
 import pytest
 
-from harness.fake_endpoint import FakeEndpoint
-from harness.store import ResultsStore
-from judges.backends import OpenAIBackend, RetryPolicy
-from judges.judge import Judge
-from judges.pairwise import PairItem, combine, judge_pairwise, seeded_order
-from judges.template import load_template
+from harness.core.store import ResultsStore
+from judges.llm.backends import OpenAIBackend, RetryPolicy
+from judges.llm.judge import Judge
+from judges.llm.pairwise import judge_pairwise
+from judges.llm.position_swap import combine, seeded_order
+from judges.llm.template import load_template
+from judges.llm.verdicts import PairItem
+from tests.support.fake_endpoint import FakeEndpoint
 
 ITEMS = [
     PairItem("1", "2+2?", "4", "5 (wrong)"),
@@ -144,7 +146,7 @@ def test_seeded_order_is_reproducible_and_balanced() -> None:
 
 
 def test_combine_with_one_order_missing() -> None:
-    from judges.pairwise import OrderResult
+    from judges.llm.verdicts import OrderResult
 
     ok = OrderResult("AB", "B", 1.0, False, "[[B]]", None)
     bad = OrderResult("BA", None, None, False, None, "HTTP 500")

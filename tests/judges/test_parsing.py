@@ -1,11 +1,11 @@
 import doctest
 
-import judges.parsing
-from judges.parsing import parse_label, parse_pairwise, parse_score
+import judges.llm.parsing
+from judges.llm.parsing import parse_label, parse_pairwise, parse_score
 
 
 def test_doctests_pass() -> None:
-    result = doctest.testmod(judges.parsing)
+    result = doctest.testmod(judges.llm.parsing)
     assert result.attempted >= 15 and result.failed == 0
 
 

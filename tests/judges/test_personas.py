@@ -10,11 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.errors import InputError, UserError
-from harness.fake_endpoint import FakeEndpoint
-from judges.personas import load_personas, persona_statistics
-from judges.template import load_template
+from harness.core.errors import InputError, UserError
+from judges.llm.template import load_template
+from judges.personas.personas import load_personas, persona_statistics
 from tests.harness.test_compare import compare_args, prefers_good
+from tests.support.fake_endpoint import FakeEndpoint
 
 runner = CliRunner()
 

@@ -10,15 +10,15 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.errors import InputError
-from harness.fake_endpoint import FakeEndpoint
-from judges.solutions import load_solutions
-from judges.steps import split_steps
-from suites.math import answers_match, final_answer, normalised_answer
+from harness.core.errors import InputError
+from judges.process.solutions import load_solutions
+from judges.process.steps import split_steps
+from suites.math_answers import answers_match, final_answer, normalised_answer
 from suites.suite import load_suite
+from tests.support.fake_endpoint import FakeEndpoint
 
 runner = CliRunner()
-PLANTED = Path(str(resources.files("judges") / "process_data" / "planted-arithmetic.jsonl"))
+PLANTED = Path(str(resources.files("judges.process") / "data" / "planted-arithmetic.jsonl"))
 EQUATION = re.compile(r"(-?\d+(?:\.\d+)?)\s*([-+*/x])\s*(-?\d+(?:\.\d+)?)\s*=\s*(-?\d+(?:\.\d+)?)")
 OPS = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b,
        "x": lambda a, b: a * b, "/": lambda a, b: a / b if b else float("nan")}  # fmt: skip

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 from scipy.stats import mannwhitneyu
 
-from harness.records import Completion, Sample
+from harness.core.records import Completion, Sample
 from judges import ScoreInput, create_scorer
-from judges.refusal_classifier import HEAD, features, load_head
-from judges.refusal_detector import detect
-from judges.refusal_scorer import LABELS
-from judges.refusal_training import DATA, accuracy, pyrit_rows, read_labelled
+from judges.scorers.refusal.classifier import HEAD, features, load_head
+from judges.scorers.refusal.detector import detect
+from judges.scorers.refusal.scorer import LABELS
+from tools.refusal_training import DATA, accuracy, pyrit_rows, read_labelled
 
 pytestmark = pytest.mark.model
 

@@ -1,8 +1,8 @@
 import pytest
 
-from harness.records import Completion, Sample
+from harness.core.records import Completion, Sample
 from judges import ScoreInput, create_scorer
-from judges.refusal_rules import rule_features, rule_verdict
+from judges.scorers.refusal.rules import rule_features, rule_verdict
 
 
 @pytest.mark.parametrize(

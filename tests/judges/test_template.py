@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError, UserError
-from judges.template import builtin_templates, load_template
+from harness.core.errors import InputError, UserError
+from judges.llm.template import builtin_templates, load_template
 
 
 def test_all_shipped_templates_load() -> None:

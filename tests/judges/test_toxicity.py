@@ -10,11 +10,11 @@ import pytest
 from detoxify import Detoxify
 from scipy.stats import mannwhitneyu
 
-from harness.errors import UserError
-from harness.records import Completion, Sample, Score
+from harness.core.errors import UserError
+from harness.core.records import Completion, Sample, Score
 from judges import ScoreInput, create_scorer
 from judges.base import ScorerContext
-from judges.toxicity import (
+from judges.scorers.toxicity import (
     DETOXIFY_LABELS,
     SMALL_DESCRIPTION,
     ToxicityModel,
@@ -126,7 +126,7 @@ def test_batch_of_one() -> None:
 
 
 def test_auroc_with_ci_matches_pair_counting() -> None:
-    from judges.toxicity_training import auroc_with_ci
+    from tools.toxicity_training import auroc_with_ci
 
     rng = np.random.default_rng(1)
     scores = np.round(rng.random(40), 1)  # ties included

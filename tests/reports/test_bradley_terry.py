@@ -5,7 +5,7 @@ import pytest
 from scipy.optimize import minimize
 from scipy.special import expit, log_expit
 
-from reports.bradley_terry import ELO_SCALE, bradley_terry
+from harness.stats.bradley_terry import ELO_SCALE, bradley_terry
 
 
 def test_two_models_closed_form() -> None:

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from reports.compare_report import render_compare_report
-from reports.run_report import render_run_report
+from reports.compare import render_compare_report
+from reports.run import render_run_report
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = (
@@ -265,7 +265,7 @@ def test_process_report_in_chromium(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
     from harness.cli import app
-    from harness.fake_endpoint import FakeEndpoint
+    from tests.support.fake_endpoint import FakeEndpoint
 
     solutions = tmp_path / "s.jsonl"
     rows = [
@@ -298,7 +298,7 @@ def test_process_report_in_chromium(tmp_path: Path) -> None:
 
 
 def test_shift_report_in_chromium(tmp_path: Path) -> None:
-    from reports.shift_report import render_shift_report, shift_summary_markdown
+    from reports.shift import render_shift_report, shift_summary_markdown
 
     acc = {"value": 0.5, "ci_low": 0.3, "ci_high": 0.7, "n": 10}
     diff = {"difference": 0.0, "ci_low": -10.0, "ci_high": 10.0, "p_value": 1.0, "n": 10}

@@ -2,7 +2,8 @@
 
 from html.parser import HTMLParser
 
-from reports.run_report import CSP, render_run_report
+from reports.html import CSP
+from reports.run import render_run_report
 
 HOSTILE = '</pre></div><script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a>'
 

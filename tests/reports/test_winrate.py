@@ -12,9 +12,9 @@ from scipy.stats import spearmanr
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.errors import InputError
-from reports.alpaca_eval_files import leaderboard, read_annotations
-from reports.winrate import head_to_head, paired_difference
+from harness.core.errors import InputError
+from harness.jobs.winrate import leaderboard, read_annotations
+from harness.stats.winrate import head_to_head, paired_difference
 
 FIELDS_EXACT = ("n_wins", "n_wins_base", "n_draws", "n_total", "avg_length")
 FIELDS_FLOAT = ("win_rate", "standard_error", "discrete_win_rate")

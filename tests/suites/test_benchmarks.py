@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError
+from harness.core.errors import InputError
 from suites import load_suite
-from suites.hh_rlhf import parse_dialogue, split_pair
+from suites.loaders.hh_rlhf import parse_dialogue, split_pair
 
 
 def test_xstest_from_shared_csv(shared_data: Path) -> None:
@@ -84,7 +84,7 @@ def test_alpaca_eval_from_annotations(shared_data: Path, tmp_path: Path) -> None
 
 
 def test_hub_id_without_datasets_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    from harness.errors import MissingDependencyError
+    from harness.core.errors import MissingDependencyError
 
     monkeypatch.setitem(sys.modules, "datasets", None)  # as if not installed
     with pytest.raises(MissingDependencyError, match=r"pip install datasets"):
@@ -94,7 +94,7 @@ def test_hub_id_without_datasets_says_how_to_install(monkeypatch: pytest.MonkeyP
 def test_hub_unreachable_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
     import datasets
 
-    from harness.errors import UserError
+    from harness.core.errors import UserError
 
     def offline(*args: object, **kwargs: object) -> None:
         raise ConnectionError("Couldn't reach 'paul-rottger/xstest-v2' on the Hub")

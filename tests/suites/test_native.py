@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.errors import InputError, UserError
+from harness.core.errors import InputError, UserError
 from suites import load_suite, load_suites
 from suites.native import load_native
 

@@ -9,8 +9,8 @@ import yaml
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.jobs.pipeline import default_config_path, load_pipeline_config
 from trainers.data import load_pairs
-from trainers.pipeline import default_config_path, load_pipeline_config
 
 runner = CliRunner()
 

@@ -12,8 +12,9 @@ from trl.experimental.utils import get_reward
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.records import Completion, Message, Sample
-from judges.base import ScoreInput, create_scorer
+from harness.core.records import Completion, Message, Sample
+from judges.base import ScoreInput
+from judges.scorers.factory import create_scorer
 from trainers.ppo import distinct_pad_token
 from trainers.rewards import ScorerReward, parse_scorer_weights
 

@@ -97,9 +97,9 @@ def test_wasserstein_penalty_is_the_input_gradient_norm() -> None:
 def test_trainer_loss_matches_trl_per_pair_losses(tmp_path: Path, pairs_file: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    from harness.models import resolve_model
+    from harness.engines.models import resolve_model
     from trainers.config import DPOTrainConfig
-    from trainers.run import _dpo
+    from trainers.dpo import build_dpo as _dpo
 
     base = Path(resolve_model("smollm2").path)
     tok = AutoTokenizer.from_pretrained(base)

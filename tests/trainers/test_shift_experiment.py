@@ -9,9 +9,8 @@ import torch
 from typer.testing import CliRunner
 
 from harness.cli import app
-from harness.errors import UserError
-from trainers.data import PreferencePair
-from trainers.shift_experiment import (
+from harness.core.errors import UserError
+from harness.jobs.dpo_shift import (
     ShiftConfig,
     correct_rankings,
     pair_logps,
@@ -19,6 +18,7 @@ from trainers.shift_experiment import (
     topic_of,
     trim_context,
 )
+from trainers.data import PreferencePair
 
 runner = CliRunner()
 

@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
+from harness.core.errors import UserError
+from harness.core.records import GenerationParams, Message
 from harness.engines.base import EngineConfig
 from harness.engines.openai_engine import OpenAIEngine
-from harness.errors import UserError
-from harness.records import GenerationParams, Message
-from harness.runner import RunConfig, run
+from harness.jobs.run import RunConfig, run
 
 
 def test_requests_carry_messages_and_params(fake_openai, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -93,8 +93,8 @@ def test_api_key_is_sent_but_never_stored(
 def test_unreadable_key_file_is_a_user_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from harness.errors import UserError
-    from harness.openai_client import api_key
+    from harness.core.errors import UserError
+    from harness.engines.openai_client import api_key
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     monkeypatch.setenv("OPENAI_API_KEY_FILE", str(tmp_path / "missing"))

@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.core.errors import UserError
 from harness.engines.base import EngineConfig
 from harness.engines.ray_engine import RayShardedEngine
-from harness.errors import UserError
 
 runner = CliRunner()
 

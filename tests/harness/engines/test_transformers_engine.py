@@ -4,9 +4,9 @@ from dataclasses import replace
 
 import pytest
 
+from harness.core.records import GenerationParams, Message
 from harness.engines.base import EngineConfig, PromptTooLongError
 from harness.engines.transformers_engine import TransformersEngine
-from harness.records import GenerationParams, Message
 from suites import load_suites
 
 pytestmark = pytest.mark.model
@@ -72,7 +72,7 @@ def test_prompt_longer_than_context_is_rejected(smollm2_engine: TransformersEngi
 
 
 def test_bad_dtype_is_a_user_error(smollm2_dir) -> None:
-    from harness.errors import UserError
+    from harness.core.errors import UserError
 
     engine = TransformersEngine(EngineConfig(model=str(smollm2_dir), dtype="float33"))
     with pytest.raises(UserError, match="unknown dtype 'float33'"):

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.core.records import GenerationParams
 from harness.engines.base import EngineConfig
 from harness.engines.transformers_engine import TransformersEngine
-from harness.records import GenerationParams
 from suites import load_suites
 
 pytestmark = [pytest.mark.vllm, pytest.mark.model, pytest.mark.slow]

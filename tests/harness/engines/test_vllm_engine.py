@@ -5,10 +5,10 @@ from types import SimpleNamespace
 
 import pytest
 
+from harness.core.errors import MissingDependencyError
+from harness.core.records import GenerationParams, Message
 from harness.engines.base import EngineConfig
 from harness.engines.vllm_engine import VLLMEngine, sampling_kwargs, to_completions
-from harness.errors import MissingDependencyError
-from harness.records import GenerationParams, Message
 
 
 def test_sampling_params_map_one_to_one() -> None:

@@ -1,0 +1,30 @@
+"""The `harness` command line.
+
+    harness run --model smollm2 --suite quick --out runs/demo
+
+Exit status: 0 when the run is complete, 2 for bad input (one line on stderr naming the
+file, line and field), 3 when some items failed (they are listed; re-run to retry them).
+Each command parses its flags into its job's config and calls the job (harness/jobs/).
+"""
+
+# Command modules in the order `harness --help` lists them.
+from harness.cli import (  # noqa: I001
+    run,
+    suites,
+    train,
+    score,
+    judge,
+    serve,
+    winrate,
+    compare,
+    export,
+    audit,
+    dpo_shift,
+    process,
+)
+from harness.cli.app import app
+
+COMMANDS = (run, suites, train, score, judge, serve, winrate, compare, export, audit, dpo_shift, process)
+"""The modules whose import registers the commands on `app`."""
+
+__all__ = ["app"]

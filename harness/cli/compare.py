@@ -1,0 +1,101 @@
+"""`harness compare`: several models, judged pairwise with position swap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.cli.app import app, err, stdout, user_errors
+from harness.cli.options import (
+    JUDGE_BASE_URL,
+    PERSONA_TEMPLATE,
+    PERSONAS,
+    STORE,
+    command_line,
+)
+from harness.cli.progress_bar import BarProgress
+
+
+# One parameter per flag: typer reads a command's flags from its signature, so this
+# signature is as long as the command's option list (the body only builds the job's config).
+@app.command()
+@user_errors
+def compare(
+    model: Annotated[
+        list[str],
+        typer.Option(
+            help="[LABEL=]SPEC[@temperature=..,seed=..,top_p=..,max_new_tokens=..]. Repeat for each model."
+        ),
+    ],
+    baseline: Annotated[str, typer.Option(help="Label of the baseline model.")],
+    suite: Annotated[list[str], typer.Option(help="Suite(s) to generate on.")],
+    judge: Annotated[str, typer.Option(help="openai:MODEL or local:MODEL.")],
+    out: Annotated[Path, typer.Option(help="Output directory.")],
+    template: Annotated[
+        str,
+        typer.Option(
+            help="Pairwise judge template (pairwise-v1, pairwise-logprob-v1, pairwise-reference-v1) or folder."
+        ),
+    ] = "pairwise-v1",
+    all_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--all-pairs", help="Judge every pair of models, not only against the baseline."
+        ),
+    ] = False,
+    inconsistent: Annotated[
+        str, typer.Option(help="Pairs whose two orders disagree: 'tie' or 'flag'.")
+    ] = "tie",
+    engine: Annotated[str, typer.Option(help="Generation engine.")] = "transformers",
+    limit: Annotated[int | None, typer.Option(help="Only the first N items of each suite.")] = None,
+    max_new_tokens: Annotated[int, typer.Option(help="Default longest completion.")] = 256,
+    temperature: Annotated[float, typer.Option(help="Default sampling temperature.")] = 0.0,
+    seed: Annotated[int, typer.Option(help="Default sampling seed.")] = 0,
+    batch_size: Annotated[int, typer.Option(help="Prompts per batch (local engines).")] = 16,
+    base_url: Annotated[str | None, typer.Option(help="Endpoint for --engine openai.")] = None,
+    judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
+    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    bootstrap: Annotated[int, typer.Option(help="Bradley-Terry bootstrap resamples.")] = 1000,
+    store: Annotated[Path | None, STORE] = None,
+    personas: Annotated[str | None, PERSONAS] = None,
+    persona_template: Annotated[str, PERSONA_TEMPLATE] = "pairwise-persona-v1",
+) -> None:
+    """Generate with several models, judge them pairwise with position swap, and report win rates."""
+    from harness.core.records import GenerationParams
+    from harness.jobs.compare import CompareConfig, run_compare
+
+    config = CompareConfig(
+        models=tuple(model),
+        baseline=baseline,
+        suites=tuple(suite),
+        judge=judge,
+        out=out,
+        template=template,
+        all_pairs=all_pairs,
+        inconsistent=inconsistent,
+        engine=engine,
+        engine_config={"batch_size": batch_size, "base_url": base_url},
+        params=GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed),
+        judge_base_url=judge_base_url,
+        judge_concurrency=judge_concurrency,
+        limit=limit,
+        store=store,
+        n_bootstrap=bootstrap,
+        command=command_line(),
+        personas=personas,
+        persona_template=persona_template,
+    )
+    with BarProgress(err) as progress:
+        payload = run_compare(config, progress)
+    from reports.compare import summary_markdown
+
+    stdout.print(summary_markdown(payload, payload["manifest"]), markup=False)
+    stdout.print(f"Report: {out / 'report.html'} (also winrates.json, summary.md, judgments.jsonl)")
+    failed = sum(u["failed"] for u in payload["manifest"]["judge_usage"])
+    if failed:  # pairs without a judgment are left out of the win rates until re-judged
+        err.print(
+            f"{failed} judgment(s) failed; re-run to retry them (the rest come from the store)"
+        )
+        raise typer.Exit(3)

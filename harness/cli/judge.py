@@ -1,0 +1,136 @@
+"""`harness judge KIND`: LLM-as-judge over a JSONL file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.cli.app import app, err, stdout, user_errors
+from harness.cli.options import (
+    STORE,
+)
+from harness.cli.progress_bar import BarProgress
+
+
+class JudgeKind(StrEnum):
+    """What `harness judge` does."""
+
+    pairwise = "pairwise"
+    pointwise = "pointwise"
+    classify = "classify"
+
+
+# One parameter per flag: typer reads a command's flags from its signature, so this
+# signature is as long as the command's option list (the body only builds the job's config).
+@app.command("judge")
+@user_errors
+def judge_cmd(
+    kind: Annotated[
+        JudgeKind,
+        typer.Argument(
+            help="pairwise (id, prompt, response_a, response_b), pointwise or classify (id, prompt, response)."
+        ),
+    ],
+    input_path: Annotated[Path, typer.Option("--input", help="JSONL input.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "--output", help="JSONL output; OUT.summary.json and OUT.report.html beside it."
+        ),
+    ],
+    judge: Annotated[
+        str,
+        typer.Option(
+            "--judge", help="openai:MODEL (endpoint) or local:MODEL (e.g. local:smollm2)."
+        ),
+    ],
+    template: Annotated[
+        str | None,
+        typer.Option(
+            help="Template name or folder (default: pairwise-v1, pointwise-v1, refusal-3class-v1)."
+        ),
+    ] = None,
+    swap: Annotated[
+        bool,
+        typer.Option(
+            "--swap/--no-swap", help="Pairwise: judge both orders (position-swap debiasing)."
+        ),
+    ] = True,
+    inconsistent: Annotated[
+        str,
+        typer.Option(
+            help="Pairwise: inconsistent pairs become a 'tie' or are 'flag'ged without a verdict."
+        ),
+    ] = "tie",
+    seed: Annotated[
+        int, typer.Option(help="Pairwise with --no-swap: seed of the content-seeded order.")
+    ] = 0,
+    judge_base_url: Annotated[
+        str | None,
+        typer.Option("--judge-base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
+    ] = None,
+    concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    max_requests: Annotated[
+        int | None, typer.Option(help="Budget: at most this many requests.")
+    ] = None,
+    max_tokens_budget: Annotated[
+        int | None, typer.Option(help="Budget: at most this many tokens.")
+    ] = None,
+    max_retries: Annotated[
+        int,
+        typer.Option(
+            help="Retries on 429/5xx/timeouts/malformed replies (exponential backoff with jitter)."
+        ),
+    ] = 5,
+    timeout: Annotated[float, typer.Option(help="Seconds per judge request.")] = 60.0,
+    store: Annotated[Path | None, STORE] = None,
+    price_prompt: Annotated[
+        float, typer.Option(help="Dollars per million prompt tokens (cost accounting).")
+    ] = 0.0,
+    price_completion: Annotated[
+        float, typer.Option(help="Dollars per million completion tokens.")
+    ] = 0.0,
+) -> None:
+    """LLM-as-judge over a JSONL file: pairwise (both orders), pointwise grades, or labels."""
+    from harness.jobs.judge import JudgeConfig, run_judge
+
+    config = JudgeConfig(
+        kind=kind.value,
+        input=input_path,
+        output=output,
+        judge=judge,
+        template=template,
+        swap=swap,
+        inconsistent=inconsistent,
+        seed=seed,
+        judge_base_url=judge_base_url,
+        concurrency=concurrency,
+        max_requests=max_requests,
+        max_tokens_budget=max_tokens_budget,
+        max_retries=max_retries,
+        timeout=timeout,
+        store=store,
+        price=(price_prompt, price_completion),
+    )
+    with BarProgress(err) as progress:
+        outcome = run_judge(config, progress)
+    summary = outcome.summary
+    usage = summary["usage"]
+    stdout.print(
+        f"{summary['n']} items: {summary['status']}; {usage['requests']} requests "
+        f"({usage['retries']} retries, {usage['failed']} failed), {usage['cached']} from the store, "
+        f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens, {usage['seconds']:.1f} s, ${usage['cost']:.4f}"
+    )
+    for m in summary["metrics"]:
+        stdout.print(
+            f"  {m['metric']}: {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] n={m['n']}"
+        )
+    stdout.print(f"Wrote {outcome.output}, {outcome.summary_path} and {outcome.report_path}")
+    if outcome.failed:  # any judgment without a reply leaves the run incomplete
+        err.print(
+            f"{outcome.failed} judgment(s) failed and are recorded with their reason; re-run to retry them"
+        )
+        raise typer.Exit(3)

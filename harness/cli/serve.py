@@ -1,0 +1,48 @@
+"""`harness serve`: a local model as an OpenAI-compatible endpoint."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from harness.cli.app import app, err, user_errors
+
+
+@app.command()
+@user_errors
+def serve(
+    model: Annotated[str, typer.Option(help="'smollm2', a model directory or a hub id.")],
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8011,
+    host: Annotated[
+        str, typer.Option(help="Bind address (loopback unless you mean otherwise).")
+    ] = "127.0.0.1",
+    served_model_name: Annotated[
+        str | None, typer.Option(help="Name clients send as 'model' (default: --model).")
+    ] = None,
+    batch_size: Annotated[int, typer.Option(help="Largest batch of concurrent requests.")] = 16,
+    max_pending: Annotated[int, typer.Option(help="Requests in flight before 429.")] = 64,
+    device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
+    dtype: Annotated[str, typer.Option(help="Weights dtype.")] = "float32",
+) -> None:
+    """Serve a local model as an OpenAI-compatible endpoint (/v1/chat/completions, /v1/models)."""
+    import uvicorn
+
+    from harness.engines.base import EngineConfig
+    from harness.engines.transformers_engine import TransformersEngine
+    from harness.jobs.serve import build_app
+
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        err.print(
+            f"warning: binding to {host}: anyone who can reach it can use the model", style="yellow"
+        )
+    engine = TransformersEngine(
+        EngineConfig(model=model, batch_size=batch_size, device=device, dtype=dtype)
+    )
+    from harness.core.records import Message
+
+    engine.encode([[Message(role="user", content="warm-up")]])  # load before accepting requests
+    app_ = build_app(
+        engine, served_model_name or model, max_batch=batch_size, max_pending=max_pending
+    )
+    uvicorn.run(app_, host=host, port=port, log_level="warning")

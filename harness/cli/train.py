@@ -1,0 +1,129 @@
+"""`harness train METHOD` and `harness pipeline` (train variants, evaluate, compare)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from harness.cli.app import app, err, stdout, user_errors
+from harness.cli.progress_bar import BarProgress
+from harness.core.errors import UserError
+
+
+# One parameter per flag: typer reads a command's flags from its signature, so this
+# signature is as long as the command's option list (the body only builds the job's config).
+@app.command()
+@user_errors
+def train(
+    method: Annotated[str, typer.Argument(help="sft, rm, dpo, ppo or cai.")],
+    data: Annotated[
+        str | None,
+        typer.Option(
+            help="hh-rlhf:PATH, hf:DATASET[:SPLIT], judgments:PATH, JSONL (prompt/chosen/"
+            "rejected; messages for sft); ppo and cai also take any suite as prompts."
+        ),
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="Output checkpoint directory.")] = None,
+    model: Annotated[str | None, typer.Option(help="Base model (default smollm2).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="YAML file of options; flags override it.")
+    ] = None,
+    max_steps: Annotated[int | None, typer.Option(help="Optimiser steps (PPO: updates).")] = None,
+    learning_rate: Annotated[float | None, typer.Option()] = None,
+    batch_size: Annotated[int | None, typer.Option()] = None,
+    max_length: Annotated[int | None, typer.Option(help="Tokens per example.")] = None,
+    limit: Annotated[int | None, typer.Option(help="Only the first N rows of the data.")] = None,
+    eval_fraction: Annotated[
+        float | None, typer.Option(help="Share of rows held out for evaluation.")
+    ] = None,
+    lora: Annotated[
+        bool | None, typer.Option("--lora/--no-lora", help="Train LoRA adapters.")
+    ] = None,
+    bf16: Annotated[bool | None, typer.Option("--bf16/--no-bf16")] = None,
+    gradient_checkpointing: Annotated[
+        bool | None, typer.Option("--gradient-checkpointing/--no-gradient-checkpointing")
+    ] = None,
+    beta: Annotated[float | None, typer.Option(help="DPO: strength of the KL penalty.")] = None,
+    loss_type: Annotated[
+        str | None, typer.Option(help="DPO loss: sigmoid, ipo, robust, hinge, ... (TRL 1.12).")
+    ] = None,
+    label_smoothing: Annotated[
+        float | None, typer.Option(help="DPO robust/cDPO: assumed share of flipped labels.")
+    ] = None,
+    robust_radius: Annotated[
+        float | None,
+        typer.Option(help="Robust DPO: minimise the worst case within this radius of each batch."),
+    ] = None,
+    robust_ball: Annotated[
+        str | None,
+        typer.Option(help="Robust DPO: 'kl' (KLDPO, reweight pairs) or 'wasserstein' (WDPO)."),
+    ] = None,
+    reward: Annotated[
+        str | None,
+        typer.Option(help="PPO: reward-model directory, or scorers:NAME=WEIGHT,..."),
+    ] = None,
+    kl_coef: Annotated[float | None, typer.Option(help="PPO: KL penalty coefficient.")] = None,
+    response_length: Annotated[
+        int | None, typer.Option(help="PPO: tokens sampled per rollout.")
+    ] = None,
+    temperature: Annotated[float | None, typer.Option(help="PPO: rollout temperature.")] = None,
+    judge: Annotated[
+        str | None,
+        typer.Option(help="PPO: judge for judge-backed reward scorers; CAI: feedback model."),
+    ] = None,
+    judge_base_url: Annotated[
+        str | None, typer.Option(help="Endpoint of an openai: judge.")
+    ] = None,
+    constitution: Annotated[
+        Path | None, typer.Option(help="CAI: YAML constitution (default: the project's).")
+    ] = None,
+    rl: Annotated[str | None, typer.Option(help="CAI stage 2: dpo (default) or ppo.")] = None,
+    max_new_tokens: Annotated[
+        int | None, typer.Option(help="CAI: tokens per answer, critique and revision.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option()] = None,
+) -> None:
+    """Train a checkpoint with TRL (SFT, reward model, DPO, PPO, Constitutional AI); writes
+    DIR/manifest.json. Options a method does not take are refused."""
+    flags = {k: v for k, v in locals().items() if k not in {"method", "config"}}  # the flags
+    from trainers.config import CONFIGS, build_config
+    from trainers.run import train as run_training
+
+    if method not in CONFIGS:
+        raise UserError(f"unknown training method '{method}' (one of {', '.join(CONFIGS)})")
+    result = run_training(
+        build_config(method, config, **flags), log=lambda line: err.print(line, markup=False)
+    )
+    shown = {
+        k: round(v, 4)
+        for k, v in result.metrics.items()
+        if "/" in k or "loss" in k or "accuracy" in k
+    }
+    stdout.print(f"{result.steps} steps in {result.seconds:.0f} s; final metrics: {shown}")
+    stdout.print(f"checkpoint: {result.out} (evaluate: harness run --model {result.out} ...)")
+
+
+@app.command()
+@user_errors
+def pipeline(
+    out: Annotated[Path, typer.Option(help="Output directory (models, runs, report).")],
+    config: Annotated[
+        Path | None,
+        typer.Option("--config", help="pipeline.yaml (default: harness/jobs/pipeline.yaml)."),
+    ] = None,
+) -> None:
+    """Train DPO, PPO and Constitutional AI variants of one base model, evaluate them all on
+    the same suites, judge win rates against the base, and write one comparison report.
+    Re-running the same command resumes: finished stages are kept."""
+    from harness.jobs.pipeline import pipeline as run_pipeline
+
+    with BarProgress(err) as progress:
+        payload = run_pipeline(
+            config, out, progress=progress, log=lambda line: err.print(line, markup=False)
+        )
+    stdout.print(
+        f"{len(payload['rows'])} models in {payload['seconds']['total']:.0f} s; "
+        f"report: {out / 'report.html'} (also pipeline.json, summary.md)"
+    )

@@ -1,0 +1,235 @@
+"""The results store: every finished generation and score, in SQLite (WAL), keyed by content.
+
+A generation's key hashes the engine identity, the sampling parameters, the chat and the
+sample index; a score's key hashes the scorer spec and what it scored. A run therefore
+resumes where it stopped, and an identical re-run is served from here without a model.
+Each chunk of finished work is committed in one transaction, so a kill loses at most the
+chunk in flight and never leaves half of one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from harness.core.errors import UserError
+from harness.core.records import Completion, MetricValue, Score
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS generations (
+    key TEXT PRIMARY KEY,
+    identity TEXT NOT NULL,
+    params TEXT NOT NULL,
+    chat TEXT NOT NULL,
+    sample_index INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    finish_reason TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scores (
+    key TEXT PRIMARY KEY,
+    scorer TEXT NOT NULL,
+    value REAL,
+    label TEXT,
+    reason TEXT,
+    extra TEXT NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS judgments (
+    key TEXT PRIMARY KEY,
+    judge TEXT NOT NULL,
+    template TEXT NOT NULL,
+    request TEXT NOT NULL,
+    text TEXT NOT NULL,
+    top_logprobs TEXT,
+    prompt_tokens INTEGER NOT NULL,
+    completion_tokens INTEGER NOT NULL,
+    seconds REAL NOT NULL,
+    created REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS corpus_metrics (
+    key TEXT PRIMARY KEY,
+    scorer TEXT NOT NULL,
+    metrics TEXT NOT NULL,
+    created REAL NOT NULL
+);
+"""
+
+
+def content_key(*parts: Any) -> str:
+    """A stable SHA-256 of JSON-serialisable parts."""
+    blob = json.dumps(parts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+class ResultsStore:
+    """Thin, typed access to the SQLite file; one connection per store object."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(path, timeout=60)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(SCHEMA)
+        except (OSError, sqlite3.Error) as e:
+            raise UserError(f"{path}: cannot open the results store ({e})") from None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _select(self, table: str, columns: str, keys: Sequence[str]) -> list[tuple[Any, ...]]:
+        """Rows (key, *columns) of `table` whose key is among `keys` (queried in slices)."""
+        rows: list[tuple[Any, ...]] = []
+        for start in range(0, len(keys), 500):
+            part = keys[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows.extend(
+                self._db.execute(f"SELECT key, {columns} FROM {table} WHERE key IN ({marks})", part)
+            )
+        return rows
+
+    def get_generations(self, keys: Sequence[str]) -> dict[str, Completion]:
+        """The stored completions among `keys`."""
+        rows = self._select(
+            "generations", "text, prompt_tokens, completion_tokens, finish_reason", keys
+        )
+        return {key: Completion(text, pt, ct, fr) for key, text, pt, ct, fr in rows}
+
+    def put_generations(
+        self,
+        rows: Iterable[
+            tuple[str, dict[str, Any], dict[str, Any], list[dict[str, str]], int, Completion]
+        ],
+    ) -> None:
+        """Store (key, identity, params, chat, index, completion) rows in one transaction."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO generations VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        key,
+                        json.dumps(identity, sort_keys=True),
+                        json.dumps(params, sort_keys=True),
+                        json.dumps(chat, ensure_ascii=False),
+                        index,
+                        c.text,
+                        c.prompt_tokens,
+                        c.completion_tokens,
+                        c.finish_reason,
+                        now,
+                    )
+                    for key, identity, params, chat, index, c in rows
+                    if c.finish_reason != "error"
+                ],
+            )
+
+    def get_scores(self, keys: Sequence[str]) -> dict[str, Score]:
+        """The stored scores among `keys`."""
+        rows = self._select("scores", "scorer, value, label, reason, extra", keys)
+        return {
+            key: Score(scorer, value, label, reason, json.loads(extra))
+            for key, scorer, value, label, reason, extra in rows
+        }
+
+    def put_scores(self, rows: Iterable[tuple[str, Score]]) -> None:
+        """Store (key, score) rows in one transaction."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO scores VALUES (?,?,?,?,?,?,?)",
+                [
+                    (
+                        k,
+                        s.scorer,
+                        s.value,
+                        s.label,
+                        s.reason,
+                        json.dumps(s.extra, sort_keys=True),
+                        now,
+                    )
+                    for k, s in rows
+                ],
+            )
+
+    def get_corpus_metrics(self, key: str) -> list[MetricValue] | None:
+        """Set-level metrics stored under `key` (a scorer over one exact set of answers)."""
+        rows = self._select("corpus_metrics", "metrics", [key])
+        if not rows:
+            return None
+        return [MetricValue.model_validate(m) for m in json.loads(rows[0][1])]
+
+    def put_corpus_metrics(self, key: str, scorer: str, metrics: Sequence[MetricValue]) -> None:
+        """Store one set's metrics (an expensive computation, e.g. embedding distances)."""
+        blob = json.dumps([m.model_dump() for m in metrics])
+        with self._db:
+            self._db.execute(
+                "INSERT OR IGNORE INTO corpus_metrics VALUES (?,?,?,?)",
+                (key, scorer, blob, time.time()),
+            )
+
+    def get_judgments(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """The stored judge replies among `keys` (text, top_logprobs, token counts, seconds)."""
+        rows = self._select(
+            "judgments", "text, top_logprobs, prompt_tokens, completion_tokens, seconds", keys
+        )
+        return {
+            key: {
+                "text": text,
+                "top_logprobs": json.loads(lp) if lp is not None else None,
+                "prompt_tokens": pt,
+                "completion_tokens": ct,
+                "seconds": secs,
+            }
+            for key, text, lp, pt, ct, secs in rows
+        }
+
+    def put_judgments(
+        self, rows: Iterable[tuple[str, dict[str, Any], str, dict[str, Any], dict[str, Any]]]
+    ) -> None:
+        """Store (key, judge identity, template id, request, reply) rows in one transaction."""
+        now = time.time()
+        with self._db:
+            self._db.executemany(
+                "INSERT OR IGNORE INTO judgments VALUES (?,?,?,?,?,?,?,?,?,?)",
+                [
+                    (
+                        key,
+                        json.dumps(judge, sort_keys=True),
+                        template,
+                        json.dumps(request, sort_keys=True, ensure_ascii=False),
+                        reply["text"],
+                        None
+                        if reply.get("top_logprobs") is None
+                        else json.dumps(reply["top_logprobs"]),
+                        reply.get("prompt_tokens", 0),
+                        reply.get("completion_tokens", 0),
+                        reply.get("seconds", 0.0),
+                        now,
+                    )
+                    for key, judge, template, request, reply in rows
+                ],
+            )
+
+    def count_judgments(self) -> int:
+        """How many judge replies are stored."""
+        return int(self._db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0])
+
+    def count_generations(self) -> int:
+        """How many generations are stored (for tests and diagnostics)."""
+        return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])

@@ -1,0 +1,75 @@
+"""The Python API: the jobs the CLI runs, callable from a notebook with the same typed configs.
+
+    from harness import RunConfig, evaluate
+    result = evaluate(RunConfig(model="smollm2", suites=("quick",), out=Path("runs/demo")))
+    result.to_pandas()            # one row per item, a column per score
+    result.metrics_frame()        # one row per metric, with its 95% CI and n
+
+`compare` and `audit_judge` return the same numbers their commands write (winrates.json,
+audit.json), with a table of them as `to_pandas()`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from harness.core.progress import Progress
+from harness.core.records import RunResult
+from harness.jobs.audit import AuditConfig, run_audit_judges
+from harness.jobs.compare import CompareConfig, run_compare
+from harness.jobs.run import RunConfig, run
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def evaluate(config: RunConfig, progress: Progress | None = None) -> RunResult:
+    """`harness run`: generate on the suites, score, write the run's files; the result holds
+    every item and metric (see `RunResult.to_pandas` and `RunResult.metrics_frame`)."""
+    return run(config, progress)
+
+
+@dataclass(frozen=True)
+class CompareResult:
+    """What `harness compare` wrote to winrates.json: per-model win rates against the baseline
+    (with standard errors, LC win rate and n), Bradley-Terry ratings, paired tests, manifest."""
+
+    winrates: dict[str, Any]
+    out: Path
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per model: win rate, standard error, LC win rate, n, average length."""
+        import pandas as pd
+
+        return pd.DataFrame(self.winrates["models"])
+
+
+def compare(config: CompareConfig, progress: Progress | None = None) -> CompareResult:
+    """`harness compare`: generate with every model, judge pairs in both orders, report."""
+    return CompareResult(run_compare(config, progress), config.out)
+
+
+@dataclass(frozen=True)
+class AuditResult:
+    """What `harness audit-judge` wrote to audit.json: per judge, every measure with its CI."""
+
+    audit: dict[str, Any]
+    out: Path
+
+    def to_pandas(self) -> pd.DataFrame:
+        """One row per (judge, measure): value, 95% CI, n and what the measure means."""
+        import pandas as pd
+
+        rows = [
+            {"judge": result["judge"]["spec"], "measure": name, **measure}
+            for result in self.audit["judges"]
+            for name, measure in result["measures"].items()
+        ]
+        return pd.DataFrame(rows)
+
+
+def audit_judge(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
+    """`harness audit-judge`: audit judges on human-labelled pairs."""
+    return AuditResult(run_audit_judges(config, progress), config.out)

@@ -1,0 +1,331 @@
+"""`harness compare`: generate with several models, judge them pairwise, report win rates.
+
+    harness compare --model base=smollm2 --model hot=smollm2@temperature=1.0 \\
+        --baseline base --suite helpful-smoke --judge local:smollm2 --out runs/cmp
+
+A model entry is `[LABEL=]SPEC[@key=value,...]`: the label names it in the report, SPEC is
+any `--model` the engine takes, and `@` overrides sampling (temperature, top_p, seed,
+max_new_tokens) for that entry, so one model at two temperatures is two entries.
+`outputs:PATH` takes stored outputs (AlpacaEval's model_outputs.json) instead of generating.
+Generations and judgments go through the results store (a re-run costs nothing). Every
+other model is judged against the baseline with position swap (or every pair with
+`all_pairs`); the outputs are `winrates.json`, `summary.md`, `judgments.jsonl` and
+`report.html`. With `personas`, every pair is also judged once per user profile
+(judges/personas/): per-persona win rates and how far verdicts move between personas go
+into winrates.json ("personas"), the report and `personas.jsonl`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.core.atomic import write_text_atomic
+from harness.core.errors import UserError
+from harness.core.manifest import job_manifest
+from harness.core.paths import check_out_dir, default_store_path
+from harness.core.progress import Progress, SilentProgress
+from harness.core.records import GenerationParams, Sample
+from harness.core.store import ResultsStore
+from harness.engines.base import Engine, EngineConfig
+from harness.engines.factory import create_engine
+from harness.jobs.run import apply_limit, generate_stage, training_manifest
+from suites import Suite, load_suites
+
+OVERRIDABLE = {"temperature": float, "top_p": float, "seed": int, "max_new_tokens": int}
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One contestant: a label, the model spec, and its sampling parameters."""
+
+    label: str
+    spec: str
+    params: GenerationParams
+
+
+def parse_model_entry(text: str, defaults: GenerationParams) -> ModelEntry:
+    """`[LABEL=]SPEC[@key=value,...]` -> ModelEntry (errors say which part is wrong)."""
+    label, _, rest = text.partition("=") if "=" in text.split("@", 1)[0] else ("", "", text)
+    spec, _, overrides = rest.partition("@")
+    if not spec:
+        raise UserError(f"--model '{text}': no model spec")
+    values: dict[str, Any] = {}
+    for part in filter(None, overrides.split(",")):
+        key, eq, value = part.partition("=")
+        if not eq or key not in OVERRIDABLE:
+            raise UserError(
+                f"--model '{text}': '{part}' is not one of {', '.join(OVERRIDABLE)}=VALUE"
+            )
+        try:
+            values[key] = OVERRIDABLE[key](value)
+        except ValueError:
+            raise UserError(f"--model '{text}': {key} must be a number, got '{value}'") from None
+    return ModelEntry(label or text, spec, defaults.model_copy(update=values))
+
+
+@dataclass(frozen=True)
+class CompareConfig:
+    """Everything `harness compare` needs."""
+
+    models: tuple[str, ...]
+    baseline: str
+    suites: tuple[str, ...]
+    judge: str
+    out: Path
+    template: str = "pairwise-v1"
+    all_pairs: bool = False
+    inconsistent: str = "tie"
+    engine: str = "transformers"
+    engine_config: dict[str, Any] = field(default_factory=dict)
+    params: GenerationParams = field(default_factory=GenerationParams)
+    judge_base_url: str | None = None
+    judge_concurrency: int = 16
+    limit: int | None = None
+    store: Path | None = None
+    n_bootstrap: int = 1000
+    command: str | None = None
+    personas: str | None = None
+    """A personas YAML file or `default`: also judge every pair once per user profile."""
+    persona_template: str = "pairwise-persona-v1"
+
+
+def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Generate, judge and write the comparison; returns the winrates.json content."""
+    from harness.jobs.compare_outputs import write_compare_outputs
+    from harness.stats.comparison import compare_statistics
+
+    progress = progress or SilentProgress()
+    started = time.time()
+    entries, template = _checked(config)
+    labels = [e.label for e in entries]
+    suites = apply_limit(load_suites(list(config.suites)), config.limit)
+    check_out_dir(config.out)
+    jobs = [(s, sample) for s in suites for sample in s.samples]
+    with ResultsStore(config.store or default_store_path()) as store:
+        outputs, identities = _generate(config, entries, jobs, store, progress)
+        items, meta = _pair_items(config, labels, jobs, outputs)
+        judged = _judge(config, template, store, items, meta, progress)
+    stats = compare_statistics(
+        labels, config.baseline, meta, judged.results, outputs, config.n_bootstrap
+    )
+    if judged.persona_stats is not None:
+        stats["personas"] = judged.persona_stats
+        write_text_atomic(
+            config.out / "personas.jsonl",
+            "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in judged.persona_rows),
+        )
+    manifest = job_manifest(
+        config.command,
+        started,
+        models=identities,
+        training={
+            e.label: t
+            for e in entries
+            if not e.spec.startswith("outputs:") and (t := training_manifest(e.spec)) is not None
+        },
+        baseline=config.baseline,
+        suites=[s.record() for s in suites],
+        judge=judged.judge.describe(),
+        judge_usage=judged.usage,
+        position_swap=True,
+        inconsistent=config.inconsistent,
+    )
+    return write_compare_outputs(config.out, stats, manifest, meta, judged.results, jobs, outputs)
+
+
+def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
+    """The model entries and the judge template, or a UserError before any work starts."""
+    from judges.llm.template import load_template
+
+    entries = [parse_model_entry(m, config.params) for m in config.models]
+    labels = [e.label for e in entries]
+    if len(set(labels)) != len(labels):
+        raise UserError(f"two --model entries share a label: {', '.join(labels)} (use LABEL=SPEC)")
+    if len(entries) < 2:
+        raise UserError("compare needs at least two --model entries")
+    if config.baseline not in labels:
+        raise UserError(
+            f"--baseline '{config.baseline}' is not one of the models ({', '.join(labels)})"
+        )
+    if config.inconsistent not in {"tie", "flag"}:
+        raise UserError("--inconsistent must be 'tie' or 'flag'")
+    template = load_template(config.template)
+    if template.config.kind != "pairwise":
+        raise UserError(f"judge template '{template.name}' is not a pairwise template")
+    return entries, template
+
+
+def _generate(
+    config: CompareConfig,
+    entries: Sequence[ModelEntry],
+    jobs: Sequence[tuple[Suite, Sample]],
+    store: ResultsStore,
+    progress: Progress,
+) -> tuple[dict[str, list[str]], dict[str, Any]]:
+    """Each model's first completion per prompt, and each model's engine identity."""
+    engines: dict[str, Engine] = {}
+    outputs: dict[str, list[str]] = {}
+    identities: dict[str, Any] = {}
+    for entry in entries:
+        if entry.spec not in engines:
+            kind = "outputs" if entry.spec.startswith("outputs:") else config.engine
+            engines[entry.spec] = create_engine(
+                kind, EngineConfig(model=entry.spec, **config.engine_config)
+            )
+        engine = engines[entry.spec]
+        identities[entry.label] = {**engine.identity(), "params": entry.params.model_dump()}
+        have, job_keys, _, _ = generate_stage(engine, store, jobs, replace_n(entry.params), progress)
+        failed = [
+            f"{s.name}/{smp.id}"
+            for (s, smp), keys in zip(jobs, job_keys, strict=True)
+            if have[keys[0]].finish_reason == "error"
+        ]
+        if failed:
+            raise UserError(
+                f"{entry.label}: generation failed for {len(failed)} item(s), e.g. {failed[0]}; re-run to retry"
+            )
+        outputs[entry.label] = [have[keys[0]].text for keys in job_keys]
+    return outputs, identities
+
+
+def _pair_items(
+    config: CompareConfig,
+    labels: Sequence[str],
+    jobs: Sequence[tuple[Suite, Sample]],
+    outputs: dict[str, list[str]],
+) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The pairs to judge (against the baseline, or all pairs) and what each one is."""
+    from judges.llm.verdicts import PairItem
+
+    pairs = (
+        [(a, b) for i, a in enumerate(labels) for b in labels[i + 1 :]]
+        if config.all_pairs
+        else [(config.baseline, m) for m in labels if m != config.baseline]
+    )
+    items, meta = [], []
+    for a, b in pairs:
+        for k, (suite, sample) in enumerate(jobs):
+            items.append(
+                PairItem(
+                    f"{a}|{b}|{suite.name}/{sample.id}",
+                    sample.prompt_text(),
+                    outputs[a][k],
+                    outputs[b][k],
+                    sample.reference,
+                )
+            )
+            meta.append(
+                {
+                    "model_a": a,
+                    "model_b": b,
+                    "suite": suite.name,
+                    "id": sample.id,
+                    "category": sample.category,
+                    "prompt_index": k,
+                }
+            )
+    return items, meta
+
+
+@dataclass
+class _Judged:
+    """The pairwise verdicts, the judge, its usage, and the per-persona ones when asked."""
+
+    judge: Any
+    results: list[Any]
+    usage: list[dict[str, Any] | None]
+    persona_stats: dict[str, Any] | None = None
+    persona_rows: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _judge(
+    config: CompareConfig,
+    template: Any,
+    store: ResultsStore,
+    items: list[Any],
+    meta: list[dict[str, Any]],
+    progress: Progress,
+) -> _Judged:
+    """Judge every pair in both orders (and once per persona with `config.personas`)."""
+    from judges.llm.judge import Endpoint, build_judge
+    from judges.llm.pairwise import judge_pairwise
+    from judges.llm.template import load_template
+
+    endpoint = Endpoint(config.judge_base_url, config.judge_concurrency)
+    judge = build_judge(config.judge, template, store, endpoint)
+    progress.start("judge", len(items) * 2)
+    results = judge_pairwise(
+        judge,
+        items,
+        inconsistent="tie" if config.inconsistent == "tie" else "flag",
+        on_done=progress.advance,
+    )
+    judged = _Judged(judge, results, [judge.usage()])
+    if config.personas is not None:
+        persona_judge = judge.with_template(load_template(config.persona_template))
+        judged.persona_stats, judged.persona_rows = _judge_personas(
+            config.personas, persona_judge, items, meta, results, progress
+        )
+        judged.usage.append(persona_judge.usage())
+    return judged
+
+
+def _judge_personas(
+    source: str,
+    judge: Any,
+    items: list[Any],
+    meta: list[dict[str, Any]],
+    general: list[Any],
+    progress: Progress,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """Per-persona judgments of the same pairs: statistics per compared pair of models, and
+    one row per (persona, pair) for personas.jsonl."""
+    from judges.personas.personas import judge_for_personas, load_personas, persona_statistics
+
+    personas = load_personas(source)
+    progress.start("judge personas", len(items) * 2 * len(personas))
+    by_persona = judge_for_personas(judge, items, personas, on_done=progress.advance)
+    comparisons = []
+    for a, b in dict.fromkeys((m["model_a"], m["model_b"]) for m in meta):
+        rows = [i for i, m in enumerate(meta) if (m["model_a"], m["model_b"]) == (a, b)]
+        comparisons.append(
+            {
+                "model_a": a,
+                "model_b": b,
+                **persona_statistics(
+                    {p: [by_persona[p][i].preference for i in rows] for p in by_persona},
+                    [general[i].preference for i in rows],
+                ),
+            }
+        )
+    out_rows = [
+        {
+            "persona": p,
+            **{k: meta[i][k] for k in ("model_a", "model_b", "suite", "id")},
+            "verdict": r.verdict,
+            "preference": r.preference,
+            "status": r.status,
+            "raw": [o.raw for o in r.orders],
+        }
+        for p, results in by_persona.items()
+        for i, r in enumerate(results)
+    ]
+    stats = {
+        "template": judge.template.id,
+        "profiles": {p.name: p.profile for p in personas},
+        "comparisons": comparisons,
+    }
+    return stats, out_rows
+
+
+def replace_n(params: GenerationParams) -> GenerationParams:
+    """Comparisons use one completion per prompt."""
+    return params if params.n == 1 else params.model_copy(update={"n": 1})
+
+
+__all__ = ["CompareConfig", "ModelEntry", "parse_model_entry", "run_compare"]

@@ -1,0 +1,46 @@
+"""The four files of a comparison: winrates.json, judgments.jsonl, summary.md and report.html,
+each written atomically."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from harness.core.atomic import write_text_atomic
+from reports.compare import render_compare_report, summary_markdown
+
+
+def write_compare_outputs(
+    out: Path,
+    stats: dict[str, Any],
+    manifest: dict[str, Any],
+    meta: Sequence[dict[str, Any]],
+    results: Sequence[Any],
+    jobs: Sequence[Any],
+    outputs: dict[str, list[str]],
+) -> dict[str, Any]:
+    """Write the four files; returns winrates.json's content."""
+    payload = {**stats, "manifest": manifest}
+    judgments = []
+    for m, r in zip(meta, results, strict=True):
+        k = m["prompt_index"]
+        judgments.append(
+            {
+                **{key: m[key] for key in ("model_a", "model_b", "suite", "id", "category")},
+                "prompt": jobs[k][1].prompt_text(),
+                "response_a": outputs[m["model_a"]][k],
+                "response_b": outputs[m["model_b"]][k],
+                **{key: v for key, v in asdict(r).items() if key != "id"},
+            }
+        )
+    write_text_atomic(out / "winrates.json", json.dumps(payload, indent=2) + "\n")
+    write_text_atomic(
+        out / "judgments.jsonl",
+        "".join(json.dumps(j, ensure_ascii=False) + "\n" for j in judgments),
+    )
+    write_text_atomic(out / "summary.md", summary_markdown(stats, manifest))
+    write_text_atomic(out / "report.html", render_compare_report(stats, manifest, judgments))
+    return payload

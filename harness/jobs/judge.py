@@ -1,0 +1,152 @@
+"""The judge job: LLM-as-judge over a JSONL file, pairwise (both orders), pointwise grades or
+labels; writes OUT.jsonl, OUT.summary.json and OUT.report.html atomically.
+
+    harness judge pairwise --input pairs.jsonl --output out/verdicts.jsonl --judge local:smollm2
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from harness.core.atomic import write_text_atomic
+from harness.core.errors import UserError
+from harness.core.paths import default_store_path
+from harness.core.progress import Progress, SilentProgress
+from harness.core.store import ResultsStore
+from judges.llm.template import JudgeKind
+
+DEFAULT_TEMPLATE: dict[str, str] = {
+    "pairwise": "pairwise-v1",
+    "pointwise": "pointwise-v1",
+    "classify": "refusal-3class-v1",
+}
+"""The template each kind uses unless `template` names another."""
+
+
+@dataclass(frozen=True)
+class JudgeConfig:
+    """Everything `harness judge` needs; checked by `run_judge` before any request is sent."""
+
+    kind: JudgeKind
+    input: Path
+    """JSONL input: id, prompt, response_a, response_b (pairwise) or response (else)."""
+    output: Path
+    """JSONL output; OUT.summary.json and OUT.report.html are written beside it."""
+    judge: str
+    """`openai:MODEL` or `local:MODEL`."""
+    template: str | None = None
+    """Template name or folder (default: `DEFAULT_TEMPLATE[kind]`)."""
+    swap: bool = True
+    """Pairwise: judge both orders (position-swap debiasing)."""
+    inconsistent: str = "tie"
+    """Pairwise: pairs whose orders disagree become a 'tie' or are 'flag'ged."""
+    seed: int = 0
+    """Pairwise without swap: seed of the content-seeded order."""
+    judge_base_url: str | None = None
+    concurrency: int = 16
+    max_requests: int | None = None
+    """Budget: at most this many requests."""
+    max_tokens_budget: int | None = None
+    """Budget: at most this many tokens."""
+    max_retries: int = 5
+    timeout: float = 60.0
+    """Seconds per judge request."""
+    store: Path | None = None
+    price: tuple[float, float] = (0.0, 0.0)
+    """Dollars per million prompt and completion tokens."""
+
+
+@dataclass(frozen=True)
+class JudgeOutcome:
+    """What a judge run wrote, and its summary (usage, metrics with CIs)."""
+
+    summary: dict[str, Any]
+    output: Path
+    summary_path: Path
+    report_path: Path
+
+    @property
+    def failed(self) -> int:
+        """Judgments without a reply (recorded with their reason; a re-run retries them)."""
+        return int(self.summary["usage"]["failed"])
+
+
+def _inconsistent(value: str) -> Literal["tie", "flag"]:
+    if value not in {"tie", "flag"}:
+        raise UserError("--inconsistent must be 'tie' or 'flag'")
+    return "tie" if value == "tie" else "flag"
+
+
+def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOutcome:
+    """Judge every item of `config.input` and write the three output files."""
+    from judges.llm.backends import Budget, RetryPolicy
+    from judges.llm.files import read_pairs, read_points, result_record, summarise
+    from judges.llm.judge import Endpoint, Price, build_judge
+    from judges.llm.template import load_template
+
+    progress = progress or SilentProgress()
+    on_inconsistent = _inconsistent(config.inconsistent)
+    loaded = load_template(config.template or DEFAULT_TEMPLATE[config.kind])
+    if loaded.config.kind != config.kind:
+        raise UserError(
+            f"judge template '{loaded.name}' is a {loaded.config.kind} template, not {config.kind}"
+        )
+    needs_ref = loaded.config.needs_reference
+    pairwise = config.kind == "pairwise"
+    read = read_pairs if pairwise else read_points
+    items: Any = read(config.input, needs_reference=needs_ref)
+    retry = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
+    with ResultsStore(config.store or default_store_path()) as results_store:
+        judge = build_judge(
+            config.judge,
+            loaded,
+            results_store,
+            Endpoint(config.judge_base_url, config.concurrency, retry),
+            budget=Budget(config.max_requests, config.max_tokens_budget),
+            price=Price(*config.price),
+        )
+        config.output.parent.mkdir(parents=True, exist_ok=True)
+        progress.start(f"judge {config.kind}", len(items) * (2 if pairwise and config.swap else 1))
+        results = _judge_items(config, judge, items, on_inconsistent, progress)
+    records = [result_record(r, judge) for r in results]
+    return _write(config.output, records, summarise(results, judge))
+
+
+def _judge_items(
+    config: JudgeConfig,
+    judge: Any,
+    items: Any,
+    on_inconsistent: Literal["tie", "flag"],
+    progress: Progress,
+) -> Any:
+    from judges.llm.classify import judge_classify
+    from judges.llm.pairwise import judge_pairwise
+    from judges.llm.pointwise import judge_pointwise
+
+    if config.kind == "pairwise":
+        return judge_pairwise(
+            judge,
+            items,
+            swap=config.swap,
+            inconsistent=on_inconsistent,
+            seed=config.seed,
+            on_done=progress.advance,
+        )
+    if config.kind == "pointwise":
+        return judge_pointwise(judge, items, on_done=progress.advance)
+    return judge_classify(judge, items, on_done=progress.advance)
+
+
+def _write(output: Path, records: list[dict[str, Any]], summary: dict[str, Any]) -> JudgeOutcome:
+    from reports.judge import render_judge_report
+
+    stem = output.name.removesuffix(".jsonl")
+    summary_path = output.with_name(stem + ".summary.json")
+    report_path = output.with_name(stem + ".report.html")
+    write_text_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
+    write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
+    write_text_atomic(report_path, render_judge_report(summary, records))
+    return JudgeOutcome(summary, output, summary_path, report_path)

@@ -1,0 +1,120 @@
+"""Bradley-Terry ratings from pairwise battles, with prompt-level bootstrap CIs.
+
+A battle is (prompt, model i, model j, s) with s = P(j beats i) in [0, 1] (a tie is 0.5).
+Strengths theta maximise sum s*log sigma(theta_j - theta_i) + (1-s)*log sigma(theta_i - theta_j)
+(theta of the first model pinned at 0, and a 1e-6 ridge, a Gaussian prior, that keeps
+ratings finite when a model wins every battle); they are fitted by batched Newton steps, so the
+bootstrap fits every resample at once. Resampling is by prompt (all battles on a drawn
+prompt come along), as prompts, not battles, are the independent units. Elo-scale scores
+are 1000 + 400 * log10(e) * (theta - theta_reference).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import expit
+
+RIDGE = 1e-6
+ELO_SCALE = 400.0 / np.log(10.0)
+
+
+@dataclass(frozen=True)
+class Ratings:
+    """Fitted ratings with bootstrap intervals, ordered as `models`."""
+
+    models: list[str]
+    elo: np.ndarray
+    """Point estimates on the Elo scale (the reference model sits at 1000)."""
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    rank: np.ndarray
+    """1 + the number of models whose CI lies wholly above this model's (ties share a rank)."""
+    win_matrix: np.ndarray
+    """Predicted P(row model beats column model)."""
+    n_bootstrap: int
+    n_prompts: int
+
+    def table(self) -> list[dict[str, float | int | str]]:
+        """Rows sorted by rating."""
+        order = np.argsort(-self.elo)
+        return [
+            {
+                "model": self.models[i],
+                "rating": float(self.elo[i]),
+                "ci_low": float(self.ci_low[i]),
+                "ci_high": float(self.ci_high[i]),
+                "rank": int(self.rank[i]),
+            }
+            for i in order
+        ]
+
+
+def _pair_counts(
+    prompt: np.ndarray, i: np.ndarray, j: np.ndarray, s: np.ndarray, n_prompts: int, n_models: int
+) -> np.ndarray:
+    """Per-prompt wins matrix, flattened: out[p, a * n + b] = wins of a over b on prompt p."""
+    out = np.zeros((n_prompts, n_models * n_models))
+    np.add.at(out, (prompt, j * n_models + i), s)
+    np.add.at(out, (prompt, i * n_models + j), 1.0 - s)
+    return out
+
+
+def fit_strengths(wins: np.ndarray, iterations: int = 100, tol: float = 1e-9) -> np.ndarray:
+    """Maximum-likelihood strengths for a batch of wins matrices (B, n, n) -> (B, n).
+
+    theta_0 is pinned at 0 (the likelihood only sees differences), which keeps every Newton
+    system well conditioned.
+    """
+    b, n, _ = wins.shape
+    games = wins + wins.transpose(0, 2, 1)
+    won = wins.sum(axis=2)
+    theta = np.zeros((b, n))
+    for _ in range(iterations):
+        p = expit(theta[:, :, None] - theta[:, None, :])  # P(i beats j)
+        grad = won - (games * p).sum(axis=2) - RIDGE * theta
+        w = games * p * (1.0 - p)
+        hess = w - np.eye(n) * (w.sum(axis=2)[:, :, None] + RIDGE)  # negative definite
+        step = np.linalg.solve(hess[:, 1:, 1:], grad[:, 1:, None])[:, :, 0]
+        theta[:, 1:] -= step
+        if np.max(np.abs(step)) < tol:
+            break
+    return theta
+
+
+def bradley_terry(
+    models: Sequence[str],
+    battles: Sequence[tuple[int, int, int, float]],
+    *,
+    reference: str | None = None,
+    n_bootstrap: int = 1000,
+    seed: int = 0,
+) -> Ratings:
+    """Ratings of `models` from battles (prompt index, i, j, P(j beats i)), with 95% CIs."""
+    if n_bootstrap < 1:
+        raise ValueError("n_bootstrap must be at least 1")
+    arr = np.asarray(battles, dtype=float)
+    prompt, i, j, s = arr[:, 0].astype(int), arr[:, 1].astype(int), arr[:, 2].astype(int), arr[:, 3]
+    n = len(models)
+    _, prompt = np.unique(prompt, return_inverse=True)
+    n_prompts = int(prompt.max()) + 1
+    per_prompt = _pair_counts(prompt, i, j, s, n_prompts, n)
+    ref = list(models).index(reference) if reference is not None else None
+
+    def to_elo(theta: np.ndarray) -> np.ndarray:
+        origin = theta[:, [ref]] if ref is not None else theta.mean(axis=1, keepdims=True)
+        elo: np.ndarray = 1000.0 + ELO_SCALE * (theta - origin)
+        return elo
+
+    full = fit_strengths(per_prompt.sum(axis=0).reshape(1, n, n))
+    rng = np.random.default_rng(seed)
+    draws = rng.multinomial(n_prompts, np.full(n_prompts, 1.0 / n_prompts), size=n_bootstrap)
+    boot_wins = (draws.astype(float) @ per_prompt).reshape(n_bootstrap, n, n)
+    boot = to_elo(fit_strengths(boot_wins))
+    low, high = np.quantile(boot, [0.025, 0.975], axis=0)
+    rank = 1 + (low[None, :] > high[:, None]).sum(axis=1)
+    elo = to_elo(full)[0]
+    win_matrix = expit(full[0][:, None] - full[0][None, :])
+    return Ratings(list(models), elo, low, high, rank, win_matrix, n_bootstrap, n_prompts)

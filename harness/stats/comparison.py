@@ -1,0 +1,153 @@
+"""The statistics of a comparison of several models against one baseline.
+
+Per model against the baseline: AlpacaEval's head-to-head metrics on the judge's
+position-swapped preferences (preference = 1 + P(model wins)), the length-controlled win
+rate (joint instruction difficulty across the compared models), average length in
+characters, judge consistency. Across all judged pairs: Bradley-Terry ratings with
+prompt-bootstrap CIs and a rank table with CI-aware ties, the win-rate matrix, and paired
+tests of "B beats A" between every two models judged against the same baseline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from harness.stats.bradley_terry import bradley_terry
+from harness.stats.intervals import rate
+from harness.stats.length_control import Annotation, length_controlled_winrates
+from harness.stats.winrate import head_to_head, paired_difference
+
+Pair = tuple[str, str]
+
+
+def _tally(
+    meta: Sequence[dict[str, Any]], results: Sequence[Any]
+) -> tuple[dict[Pair, dict[int, float]], dict[Pair, list[bool]], dict[Pair, int]]:
+    """Per (model_a, model_b): P(B wins) by prompt, order consistency, failed judgments."""
+    prefs: dict[Pair, dict[int, float]] = {}
+    consistency: dict[Pair, list[bool]] = {}
+    failed: dict[Pair, int] = {}
+    for m, r in zip(meta, results, strict=True):
+        key = (m["model_a"], m["model_b"])
+        if r.preference is not None:
+            prefs.setdefault(key, {})[m["prompt_index"]] = r.preference
+        else:
+            failed[key] = failed.get(key, 0) + 1
+        if r.consistent is not None:
+            consistency.setdefault(key, []).append(bool(r.consistent))
+    return prefs, consistency, failed
+
+
+def _model_rows(
+    labels: Sequence[str],
+    baseline: str,
+    tally: tuple[dict[Pair, dict[int, float]], dict[Pair, list[bool]], dict[Pair, int]],
+    outputs: dict[str, list[str]],
+) -> list[dict[str, Any]]:
+    """One leaderboard row per model: head-to-head metrics, LC win rate, length, consistency."""
+    prefs, consistency, failed = tally
+    annotations = {
+        b: [
+            Annotation(str(k), len(outputs[a][k]), len(outputs[b][k]), p)
+            for k, p in sorted(ps.items())
+        ]
+        for (a, b), ps in prefs.items()
+        if a == baseline and ps
+    }
+    lc = length_controlled_winrates(annotations) if annotations else {}
+    n_prompts = len(outputs[baseline])
+    rows = []
+    for label in labels:
+        row: dict[str, Any] = {
+            "model": label,
+            "avg_length": int(sum(map(len, outputs[label])) / n_prompts),
+        }
+        if label == baseline:
+            row.update(
+                win_rate=50.0, standard_error=0.0, length_controlled_winrate=50.0, n_total=n_prompts
+            )
+        elif (baseline, label) in prefs:
+            p = prefs[(baseline, label)]
+            row.update(head_to_head([1.0 + v for v in p.values()]))
+            row["length_controlled_winrate"] = lc.get(label)
+            row["judge_failed"] = failed.get((baseline, label), 0)
+            c = rate(consistency.get((baseline, label), []), suite="", metric="consistency")
+            row["judge_consistency"] = (
+                None if c is None else c.model_dump(include={"value", "ci_low", "ci_high", "n"})
+            )
+        rows.append(row)
+    return rows
+
+
+def _empirical_matrix(
+    labels: Sequence[str], prefs: dict[Pair, dict[int, float]]
+) -> list[list[float | None]]:
+    """Observed win rate (%) of the row model over the column model."""
+    index = {label: i for i, label in enumerate(labels)}
+    empirical: list[list[float | None]] = [[None] * len(labels) for _ in labels]
+    for (a, b), ps in prefs.items():
+        if ps:
+            mean = float(np.mean(list(ps.values()))) * 100
+            empirical[index[b]][index[a]] = mean
+            empirical[index[a]][index[b]] = 100 - mean
+    return empirical
+
+
+def _paired_tests(
+    labels: Sequence[str], baseline: str, prefs: dict[Pair, dict[int, float]]
+) -> list[dict[str, Any]]:
+    """The test of "B beats A" for every two models judged against the baseline on shared prompts."""
+    tests = []
+    others = [m for m in labels if m != baseline and (baseline, m) in prefs]
+    for i, a in enumerate(others):
+        for b in others[i + 1 :]:
+            shared = sorted(set(prefs[(baseline, a)]) & set(prefs[(baseline, b)]))
+            if len(shared) >= 2:
+                test = paired_difference(
+                    [prefs[(baseline, a)][k] for k in shared],
+                    [prefs[(baseline, b)][k] for k in shared],
+                )
+                tests.append({"model_a": a, "model_b": b, **test})
+    return tests
+
+
+def compare_statistics(
+    labels: Sequence[str],
+    baseline: str,
+    meta: Sequence[dict[str, Any]],
+    results: Sequence[Any],
+    outputs: dict[str, list[str]],
+    n_bootstrap: int = 1000,
+) -> dict[str, Any]:
+    """All numbers of the comparison (see the module docstring)."""
+    tally = _tally(meta, results)
+    prefs = tally[0]
+    rows = _model_rows(labels, baseline, tally, outputs)
+    index = {label: i for i, label in enumerate(labels)}
+    battles = [(k, index[a], index[b], p) for (a, b), ps in prefs.items() for k, p in ps.items()]
+    ratings = (
+        bradley_terry(labels, battles, reference=baseline, n_bootstrap=n_bootstrap)
+        if battles
+        else None
+    )
+    return {
+        "baseline": baseline,
+        "models": rows,
+        "bradley_terry": None
+        if ratings is None
+        else {
+            "reference": baseline,
+            "n_bootstrap": ratings.n_bootstrap,
+            "n_prompts": ratings.n_prompts,
+            "ratings": ratings.table(),
+        },
+        "win_matrix": {
+            "models": list(labels),
+            "empirical": _empirical_matrix(labels, prefs),
+            "predicted": None if ratings is None else (ratings.win_matrix * 100).tolist(),
+        },
+        "paired_tests": _paired_tests(labels, baseline, prefs),
+    }

@@ -1,0 +1,205 @@
+"""A judge = a template + a backend + the results store: it asks, caches and accounts.
+
+Every reply is cached under (judge identity, template id, rendered request), so a re-run
+of the same judging costs no requests. Replies are stored chunk by chunk as they finish,
+so an interrupted judging run loses at most the chunk in flight. Failed requests are not
+cached: a re-run retries them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from harness.core.store import ResultsStore, content_key
+from judges.llm.backends import (
+    Budget,
+    JudgeBackend,
+    JudgeReply,
+    JudgeRequest,
+    RetryPolicy,
+    backend_from_spec,
+)
+from judges.llm.template import JudgeTemplate
+
+CHUNK = 64
+
+
+@dataclass(frozen=True)
+class Price:
+    """Dollars per million prompt and completion tokens (for cost accounting)."""
+
+    prompt: float = 0.0
+    completion: float = 0.0
+
+
+@dataclass
+class JudgeStats:
+    """What judging cost: requests made and served from the store, failures, tokens, time."""
+
+    requests: int = 0
+    cached: int = 0
+    failed: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    cost: float = 0.0
+    answered: int = 0
+    """Judgments answered, fresh or from the store."""
+    answered_seconds: float = 0.0
+    """Sum of each answered judgment's own latency (as first measured, for stored ones)."""
+    answered_cost: float = 0.0
+    """Cost of every answered judgment at its tokens (stored ones priced as if made now)."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """Where an `openai:` judge is asked, and how: its base URL, requests in flight, retries."""
+
+    base_url: str | None = None
+    concurrency: int = 16
+    retry: RetryPolicy | None = None
+
+
+class Judge:
+    """Asks a judge model through the store."""
+
+    def __init__(
+        self,
+        spec: str,
+        template: JudgeTemplate,
+        backend: JudgeBackend,
+        store: ResultsStore | None = None,
+        budget: Budget | None = None,
+        price: Price | None = None,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> None:
+        self.spec = spec
+        self.template = template
+        self.backend = backend
+        self.store = store
+        self.budget = budget or Budget()
+        self.price = price or Price()
+        self.stats = JudgeStats()
+        self.temperature = template.config.temperature if temperature is None else temperature
+        self.seed = seed
+
+    def with_template(self, template: JudgeTemplate) -> Judge:
+        """The same judge model, store and prices asked with another template (a local
+        model is not loaded again); its own budget and statistics."""
+        return Judge(self.spec, template, self.backend, self.store, price=self.price)
+
+    def describe(self) -> dict[str, Any]:
+        """The judge's spec as stored with results (no secrets)."""
+        return {
+            "spec": self.spec,
+            "template": self.template.id,
+            "backend": self.backend.identity(),
+            "temperature": self.temperature,
+        }
+
+    def usage(self) -> dict[str, Any]:
+        """What this judge spent so far, labelled with its spec and template."""
+        return {"judge": self.spec, "template": self.template.id, **self.stats.as_dict()}
+
+    def request(self, **values: str | None) -> JudgeRequest:
+        """A request for this judge's template filled with `values`."""
+        cfg = self.template.config
+        return JudgeRequest(
+            tuple(self.template.render(**values)),
+            cfg.max_tokens,
+            self.temperature,
+            cfg.logprobs,
+            self.seed,
+        )
+
+    def ask(
+        self, requests: Sequence[JudgeRequest], on_done: Callable[[int], None] | None = None
+    ) -> list[JudgeReply]:
+        """One reply per request, from the store where possible."""
+        import time
+
+        on_done = on_done or (lambda k: None)
+        identity = self.backend.identity()
+        keys = [
+            content_key("judgment", identity, self.template.id, r.key_parts()) for r in requests
+        ]
+        stored = self.store.get_judgments(keys) if self.store is not None else {}
+        replies: dict[int, JudgeReply] = {}
+        for i, key in enumerate(keys):
+            if key in stored:
+                replies[i] = JudgeReply(**stored[key], attempts=0)
+                self._account_answer(replies[i])
+        self.stats.cached += len(replies)
+        if replies:
+            on_done(len(replies))
+        missing = [i for i in range(len(requests)) if i not in replies]
+        start = time.perf_counter()
+        for at in range(0, len(missing), CHUNK):
+            chunk = missing[at : at + CHUNK]
+            fresh = self.backend.complete_many([requests[i] for i in chunk], self.budget, on_done)
+            rows = []
+            for i, reply in zip(chunk, fresh, strict=True):
+                replies[i] = reply
+                self._account(reply)
+                if reply.error is None and reply.text is not None:
+                    rows.append(
+                        (
+                            keys[i],
+                            identity,
+                            self.template.id,
+                            requests[i].key_parts(),
+                            asdict(reply),
+                        )
+                    )
+            if self.store is not None and rows:
+                self.store.put_judgments(rows)
+        self.stats.seconds += time.perf_counter() - start
+        return [replies[i] for i in range(len(requests))]
+
+    def _price(self, reply: JudgeReply) -> float:
+        return (
+            reply.prompt_tokens * self.price.prompt
+            + reply.completion_tokens * self.price.completion
+        ) / 1e6
+
+    def _account(self, reply: JudgeReply) -> None:
+        self.stats.requests += reply.attempts
+        self.stats.retries += max(0, reply.attempts - 1)
+        self.stats.failed += reply.error is not None
+        self.stats.prompt_tokens += reply.prompt_tokens
+        self.stats.completion_tokens += reply.completion_tokens
+        self.stats.cost += self._price(reply)
+        if reply.error is None:
+            self._account_answer(reply)
+
+    def _account_answer(self, reply: JudgeReply) -> None:
+        self.stats.answered += 1
+        self.stats.answered_seconds += reply.seconds
+        self.stats.answered_cost += self._price(reply)
+
+
+def build_judge(
+    spec: str,
+    template: JudgeTemplate,
+    store: ResultsStore | None = None,
+    endpoint: Endpoint | None = None,
+    *,
+    budget: Budget | None = None,
+    price: Price | None = None,
+    temperature: float | None = None,
+    seed: int | None = None,
+) -> Judge:
+    """The judge a spec names (`openai:MODEL` or `local:MODEL`): the one place a judge is
+    built from its spec."""
+    endpoint = endpoint or Endpoint()
+    backend = backend_from_spec(
+        spec, base_url=endpoint.base_url, concurrency=endpoint.concurrency, retry=endpoint.retry
+    )
+    return Judge(spec, template, backend, store, budget, price, temperature, seed)

@@ -1,0 +1,82 @@
+"""Position-swap debiasing: each pair is judged in both orders (A first, then B first).
+
+Each order's verdict is mapped back to the original labels; the pair is consistent when
+both orders agree. An inconsistent pair becomes a tie (`inconsistent="tie"`, the default)
+or is left without a verdict and flagged (`inconsistent="flag"`). `preference` is P(B beats
+A) in [0, 1], averaged over the orders (a tie counts 0.5; log-prob templates give a
+weighted value), the quantity AlpacaEval reports as `preference - 1`. Judged once, a pair's
+order is drawn from a generator seeded by its content, so verdicts reproduce.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from collections.abc import Sequence
+from typing import Literal
+
+from judges.llm.judge import Judge
+from judges.llm.parsing import parse_pairwise, weighted_preference
+from judges.llm.verdicts import Order, OrderResult, PairItem, PairResult, Verdict
+
+_FLIP: dict[str, Verdict] = {"A": "B", "B": "A", "tie": "tie"}
+_PREF = {"A": 0.0, "B": 1.0, "tie": 0.5}
+
+
+def seeded_order(item: PairItem, seed: int = 0) -> Order:
+    """A reproducible random order for one pair (AlpacaEval's content-seeded choice)."""
+    digest = hashlib.sha256(f"{item.prompt}\0{item.response_a}\0{item.response_b}\0{seed}".encode())
+    return "AB" if random.Random(digest.digest()).random() < 0.5 else "BA"
+
+
+def orders(item: PairItem, *, swap: bool, seed: int) -> list[Order]:
+    """Both orders, or one seeded by the pair's content when `swap` is off."""
+    return ["AB", "BA"] if swap else [seeded_order(item, seed)]
+
+
+def order_result(
+    judge: Judge,
+    order: Order,
+    reply_text: str | None,
+    logprobs: dict[str, float] | None,
+    error: str | None,
+) -> OrderResult:
+    if error is not None or reply_text is None:
+        return OrderResult(order, None, None, False, reply_text, error or "no reply")
+    shown_b_pref: float | None = None
+    weighted = False
+    if logprobs is not None and judge.template.config.logprobs:
+        shown_b_pref = weighted_preference(logprobs, judge.template.config.verdict_tokens)
+        weighted = shown_b_pref is not None
+    shown = parse_pairwise(reply_text)
+    if shown is None and shown_b_pref is None:
+        return OrderResult(order, None, None, False, reply_text, "unparsed verdict")
+    if shown is None:  # weighted only: the most probable slot is the verdict
+        assert shown_b_pref is not None
+        shown = "B" if shown_b_pref > 0.5 else "A" if shown_b_pref < 0.5 else "tie"
+    if shown_b_pref is None:
+        shown_b_pref = _PREF[shown]
+    if order == "AB":
+        return OrderResult(order, shown, shown_b_pref, weighted, reply_text, None)
+    return OrderResult(order, _FLIP[shown], 1.0 - shown_b_pref, weighted, reply_text, None)
+
+
+def combine(
+    item_id: str, orders: Sequence[OrderResult], inconsistent: Literal["tie", "flag"] = "tie"
+) -> PairResult:
+    """Combine per-order results into one verdict."""
+    decided = [o for o in orders if o.verdict is not None]
+    if not decided:
+        failed = all(o.error and o.error != "unparsed verdict" for o in orders)
+        return PairResult(
+            item_id, tuple(orders), None, None, None, "failed" if failed else "unparsed"
+        )
+    preference = sum(o.preference for o in decided if o.preference is not None) / len(decided)
+    if len(decided) < 2:
+        return PairResult(item_id, tuple(orders), None, decided[0].verdict, preference, "ok")
+    consistent = len({o.verdict for o in decided}) == 1
+    if consistent:
+        return PairResult(item_id, tuple(orders), True, decided[0].verdict, preference, "ok")
+    if inconsistent == "tie":
+        return PairResult(item_id, tuple(orders), False, "tie", preference, "inconsistent")
+    return PairResult(item_id, tuple(orders), False, None, preference, "inconsistent")

@@ -1,0 +1,29 @@
+"""The HTML environment every report renders with: Jinja2 autoescaping on every value, and a
+Content-Security-Policy that forbids scripts and remote loads (model text is untrusted)."""
+
+from __future__ import annotations
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
+
+environment = Environment(
+    loader=PackageLoader("reports", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.1f}%"
+
+
+def _metric_number(x: float, metric: str) -> str:
+    """Rates and shares as percentages; means, distances and BLEU as plain numbers."""
+    return _pct(x) if metric.endswith(("_rate", "_share")) else f"{x:.3f}"
+
+
+environment.filters["pct"] = _pct
+environment.filters["metric_number"] = _metric_number

@@ -1,0 +1,2 @@
+"""Loaders for real benchmarks, registered as `LOADER:SOURCE` suite specs: XSTest,
+HH-RLHF, AlpacaEval and GSM8K."""

