@@ -22,6 +22,16 @@ from harness.stats.winrate import head_to_head
 REQUIRED = ("instruction", "output_1", "output_2", "generator_2", "preference")
 
 
+def model_name(path: Path) -> str:
+    """The leaderboard name a one-model file stands for: its name without `.json`/`.jsonl`
+    (and `.gz`). Names keep their dots (`claude-2.1`, `gpt-3.5-turbo-1106_concise`)."""
+    name = path.name.removesuffix(".gz")
+    for suffix in (".jsonl", ".json"):
+        if name.endswith(suffix):
+            return name.removesuffix(suffix)
+    return name
+
+
 def read_annotations(paths: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
     """Annotation rows grouped by model (generator_2), in file order."""
     models: dict[str, list[dict[str, Any]]] = {}
@@ -41,7 +51,7 @@ def read_annotations(paths: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
                 )
             rows.append(row)
         generators = {r["generator_2"] for r in rows}
-        stem = path.name.split(".")[0]
+        stem = model_name(path)
         for row in rows:
             name = stem if len(generators) == 1 and stem != "annotations" else row["generator_2"]
             models.setdefault(name, []).append(row)
