@@ -99,7 +99,7 @@ def main() -> None:
         (f"plain loop, batch {engine_rows}", lambda: plain_batched(engine_rows)),
         ("harness engine", harness_engine),
     ]:
-        secs, tokens, rows = timed(fn)
+        secs, tokens, rows = timed(fn)  # type: ignore[arg-type]
         results[name] = (secs, tokens, rows)
         print(
             f"{name:20s} {tokens:6d} tokens in {secs:7.1f} s = {tokens / secs:7.1f} tok/s",

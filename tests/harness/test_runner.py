@@ -126,7 +126,7 @@ def test_rerun_reuses_stored_set_metrics(
     calls: list[str] = []
     real = diversity.corpus_diversity
 
-    def counted(suite, rows):  # type: ignore[no-untyped-def]
+    def counted(suite, rows):
         calls.append(suite)
         return real(suite, rows)
 

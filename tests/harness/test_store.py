@@ -36,7 +36,7 @@ def test_scores_round_trip(tmp_path: Path) -> None:
 def test_wal_mode_and_many_keys(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
     with ResultsStore(path) as store:
-        rows = [(f"k{i}", {}, {}, [], 0, Completion(str(i), 1, 1, "stop")) for i in range(1200)]
+        rows = [(f"k{i}", {}, {}, [], 0, Completion(str(i), 1, 1, "stop")) for i in range(1200)]  # type: ignore[var-annotated]
         store.put_generations(rows)
         assert len(store.get_generations([f"k{i}" for i in range(1300)])) == 1200
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"

@@ -86,7 +86,7 @@ def test_second_identical_run_makes_no_requests(tmp_path: Path) -> None:
 
 def test_failures_and_unparsed_are_recorded_not_guessed(tmp_path: Path) -> None:
     prompt_of = {it.id: it.prompt for it in ITEMS}
-    script = {}
+    script = {}  # type: ignore[var-annotated]
     with FakeEndpoint(reply=fair_judge, script=script) as ep:
         judge = make_judge(ep, ResultsStore(tmp_path / "s.sqlite"))
         # Item 1 fails in both orders; item 2 gets nonsense in both orders.

@@ -183,7 +183,7 @@ def test_prm800k_rows(tmp_path: Path) -> None:
     [s] = load_solutions(path)
     assert s.steps == ("3 * 4 = 12.", "2 + 12 = 15.") and s.labels == ("correct", "incorrect")
     assert s.reference == "14" and s.final == "15"
-    row["label"]["steps"][1]["completions"][0]["rating"] = 5
+    row["label"]["steps"][1]["completions"][0]["rating"] = 5  # type: ignore[index]
     path.write_text(json.dumps(row) + "\n")
     with pytest.raises(InputError, match=r"jsonl:1: field .label\.steps\.1."):
         load_solutions(path)

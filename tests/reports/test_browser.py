@@ -137,7 +137,7 @@ def test_run_report_in_chromium(tmp_path: Path) -> None:
             "judge_usage": [],
         },
     }
-    items = [
+    items = [  # type: ignore[var-annotated]
         {
             "suite": "s",
             "id": f"i{k}",

@@ -74,7 +74,7 @@ def test_alpaca_eval_from_annotations(shared_data: Path, tmp_path: Path) -> None
         f"alpaca-eval:{shared_data / 'alpaca_eval' / 'annotations' / 'phi-2.jsonl.gz'}"
     )
     assert suite.name == "alpaca-eval" and len(suite.samples) == 803
-    assert suite.samples[0].prompt.startswith("What are the names of some famous actors")
+    assert suite.samples[0].prompt.startswith("What are the names of some famous actors")  # type: ignore[union-attr]
     assert suite.samples[0].category == "helpful_base"
     listing = tmp_path / "eval.json"
     listing.write_text(json.dumps([{"instruction": "Say hi", "dataset": "x"}, {"instruction": ""}]))

@@ -47,7 +47,7 @@ def test_preferences_follow_the_feedback_and_drop_ties() -> None:
         {"prompt": [], "response_a": "a4", "response_b": "b4", "preference": None},
         {"prompt": [], "response_a": "same", "response_b": "same", "preference": 0.9},
     ]
-    got = [(p["chosen"], p["rejected"]) for p in preference_pairs(judged)]
+    got = [(p["chosen"], p["rejected"]) for p in preference_pairs(judged)]  # type: ignore[arg-type]
     assert got == [("b1", "a1"), ("a2", "b2")]
 
 

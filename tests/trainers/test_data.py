@@ -33,7 +33,7 @@ def test_judgments_become_preferences(tmp_path: Path) -> None:
 
 def test_compare_judgments_file_is_a_source(tmp_path: Path) -> None:
     """The judgments.jsonl `harness compare` writes has the fields the source reads."""
-    row = {
+    row = {  # type: ignore[var-annotated]
         "model_a": "base", "model_b": "x", "suite": "s", "id": "q", "category": None,
         "prompt": "Q?", "response_a": "short", "response_b": "long answer",
         "orders": [], "consistent": True, "verdict": "A", "preference": 0.0, "status": "ok",

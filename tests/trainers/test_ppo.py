@@ -52,7 +52,7 @@ def test_scorer_reward_gives_trl_the_weighted_scores(smollm2_dir: Path) -> None:
         )
         for c in chats
     ]
-    reward = ScorerReward(scorers, weights, chats, prompts, tok)
+    reward = ScorerReward(scorers, weights, chats, prompts, tok)  # type: ignore[arg-type]
     width = max(map(len, prompts))
     answers = [tok(a, add_special_tokens=False)["input_ids"] for a in ANSWERS]
     length = max(map(len, answers)) + 2
@@ -60,12 +60,12 @@ def test_scorer_reward_gives_trl_the_weighted_scores(smollm2_dir: Path) -> None:
     for p, a in zip(prompts, answers, strict=True):
         left = [tok.pad_token_id] * (width - len(p))
         right = [tok.pad_token_id] * (length - len(a))
-        rows.append(left + p + a + right)
+        rows.append(left + p + a + right)  # type: ignore[operator]
     batch = torch.tensor(rows)
     _, scores, _ = get_reward(reward, batch, tok.pad_token_id, width)
     for chat, answer, got in zip(chats, ANSWERS, scores.tolist(), strict=True):
         item = ScoreInput(Sample(id="x", messages=tuple(chat)), Completion(answer, 0, 1, "stop"))
-        expected = sum(w * scorers[n].score([item])[0].value for n, w in weights.items())
+        expected = sum(w * scorers[n].score([item])[0].value for n, w in weights.items())  # type: ignore[operator,misc]
         assert got == pytest.approx(expected, abs=1e-5)
     assert scores[0] < scores[1]  # the refusal is penalised by -2
 

@@ -77,7 +77,7 @@ def test_pair_logps_batched_equal_one_by_one(smollm2_dir: Path) -> None:
     )
     with torch.no_grad():
         logp = torch.log_softmax(model(torch.tensor([ids])).logits[0, :-1], -1)
-    direct = sum(float(logp[t - 1, ids[t]]) for t in range(start, len(ids)))
+    direct = sum(float(logp[t - 1, ids[t]]) for t in range(start, len(ids)))  # type: ignore[misc,index]
     assert batched[1, 0] == pytest.approx(direct, abs=1e-3)
 
 

@@ -22,7 +22,7 @@ def answer_logprob(model_dir: Path | str, prompt: str, answer: str) -> float:
     head = tok.apply_chat_template(
         [{"role": "user", "content": prompt}], add_generation_prompt=True, tokenize=False
     )
-    ids = tok(head + answer, return_tensors="pt", add_special_tokens=False)["input_ids"]
+    ids = tok(head + answer, return_tensors="pt", add_special_tokens=False)["input_ids"]  # type: ignore[operator]
     n_head = len(tok(head, add_special_tokens=False)["input_ids"])
     with torch.no_grad():
         logp = torch.log_softmax(model(ids).logits[0, :-1], -1)
@@ -82,7 +82,7 @@ def test_reward_model_ranks_its_training_pairs(
         chat = [{"role": "user", "content": prompt}, {"role": "assistant", "content": answer}]
         ids = tok.apply_chat_template(chat, tokenize=True, return_dict=True, return_tensors="pt")
         with torch.no_grad():
-            return float(model(**ids).logits[0, 0])
+            return float(model(**ids).logits[0, 0])  # type: ignore[arg-type]
 
     correct = sum(reward(p, c) > reward(p, r) for p, c, r in pairs)
     assert correct >= 3  # above chance (2 of 4) on the pairs it was trained on
