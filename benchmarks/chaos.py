@@ -33,16 +33,10 @@ def endpoint(*args: str) -> tuple[subprocess.Popen[str], str]:
     return proc, proc.stdout.readline().strip()
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cycles", type=int, default=5)
-    ap.add_argument("--latency", type=float, default=0.05)
-    ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+def kill_cycles(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
+    """`kill -9` a run against a loopback endpoint at random moments, then let it finish;
+    count the items lost and duplicated."""
     rng = random.Random(args.seed)
-    work = Path(tempfile.mkdtemp(prefix="harness-chaos-"))
-    env = {**os.environ, "HARNESS_HOME": str(work / "home")}
-
     server, url = endpoint("--latency", str(args.latency))
     cmd = [
         sys.executable,
@@ -86,6 +80,20 @@ def main() -> None:
         f"items: {len(set(keys))} of {expected}; lost {expected - len(set(keys))}; duplicated {len(keys) - len(set(keys))}"
     )
 
+
+
+def write_pairs(path: Path, n: int) -> Path:
+    """`n` trivial pairs to judge."""
+    rows = [
+        {"id": str(i), "prompt": f"Question {i}?", "response_a": f"a{i}", "response_b": f"b{i}"}
+        for i in range(n)
+    ]
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def fault_run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
+    """Judge 100 pairs against an endpoint that fails 20% of requests in five ways."""
     server, url = endpoint(
         "--latency",
         "0.01",
@@ -102,21 +110,7 @@ def main() -> None:
         "--seed",
         str(args.seed),
     )
-    pairs = work / "pairs.jsonl"
-    pairs.write_text(
-        "".join(
-            json.dumps(
-                {
-                    "id": str(i),
-                    "prompt": f"Question {i}?",
-                    "response_a": f"a{i}",
-                    "response_b": f"b{i}",
-                }
-            )
-            + "\n"
-            for i in range(100)
-        )
-    )
+    pairs = write_pairs(work / "pairs.jsonl", 100)
     try:
         start = time.time()
         judged = subprocess.run(
@@ -158,6 +152,18 @@ def main() -> None:
         f"with a reply {len(orders) - len(failed)}, failed and recorded with a reason {len(failed)}; "
         f"exit status {judged.returncode} (3 = some failed; re-run to retry them)"
     )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cycles", type=int, default=5)
+    ap.add_argument("--latency", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="harness-chaos-"))
+    env = {**os.environ, "HARNESS_HOME": str(work / "home")}
+    kill_cycles(args, work, env)
+    fault_run(args, work, env)
     print(f"work directory: {work}")
 
 

@@ -24,6 +24,8 @@ from harness.engines.transformers_engine import TransformersEngine
 from suites import load_suites
 
 
+# Over 60 lines: each baseline is a closure over the same loaded model and encoded prompts,
+# so all of them are timed on identical inputs in one process.
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="smollm2")

@@ -9,6 +9,8 @@ import typer
 
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
+    JUDGE_CONCURRENCY,
+    OUT,
     PERSONA_TEMPLATE,
     PERSONAS,
     STORE,
@@ -29,7 +31,7 @@ def audit_judge(
             help="hh-rlhf:PATH, or JSONL with id, prompt, response_a, response_b, human (A/B/tie)."
         ),
     ],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
+    out: Annotated[Path, OUT],
     judge: Annotated[
         list[str] | None,
         typer.Option("--judge", help="Judge to audit: openai:MODEL or local:MODEL. Repeatable."),
@@ -43,7 +45,7 @@ def audit_judge(
         str, typer.Option(help="Pairwise judge template or folder.")
     ] = "pairwise-v1",
     judge_base_url: Annotated[str | None, typer.Option(help="Endpoint of openai: judges.")] = None,
-    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
     self_preference: Annotated[
         bool,
         typer.Option(

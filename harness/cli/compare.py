@@ -9,10 +9,15 @@ import typer
 
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
+    BATCH_SIZE,
+    GENERATION_ENGINE,
     JUDGE_BASE_URL,
+    JUDGE_CONCURRENCY,
+    OUT,
     PERSONA_TEMPLATE,
     PERSONAS,
     STORE,
+    SUITE_LIMIT,
     command_line,
 )
 from harness.cli.progress_bar import BarProgress
@@ -32,7 +37,7 @@ def compare(
     baseline: Annotated[str, typer.Option(help="Label of the baseline model.")],
     suite: Annotated[list[str], typer.Option(help="Suite(s) to generate on.")],
     judge: Annotated[str, typer.Option(help="openai:MODEL or local:MODEL.")],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
+    out: Annotated[Path, OUT],
     template: Annotated[
         str,
         typer.Option(
@@ -48,15 +53,15 @@ def compare(
     inconsistent: Annotated[
         str, typer.Option(help="Pairs whose two orders disagree: 'tie' or 'flag'.")
     ] = "tie",
-    engine: Annotated[str, typer.Option(help="Generation engine.")] = "transformers",
-    limit: Annotated[int | None, typer.Option(help="Only the first N items of each suite.")] = None,
+    engine: Annotated[str, GENERATION_ENGINE] = "transformers",
+    limit: Annotated[int | None, SUITE_LIMIT] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Default longest completion.")] = 256,
     temperature: Annotated[float, typer.Option(help="Default sampling temperature.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Default sampling seed.")] = 0,
-    batch_size: Annotated[int, typer.Option(help="Prompts per batch (local engines).")] = 16,
+    batch_size: Annotated[int, BATCH_SIZE] = 16,
     base_url: Annotated[str | None, typer.Option(help="Endpoint for --engine openai.")] = None,
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
-    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
     bootstrap: Annotated[int, typer.Option(help="Bradley-Terry bootstrap resamples.")] = 1000,
     store: Annotated[Path | None, STORE] = None,
     personas: Annotated[str | None, PERSONAS] = None,

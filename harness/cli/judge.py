@@ -10,6 +10,7 @@ import typer
 
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
+    JUDGE_CONCURRENCY,
     STORE,
 )
 from harness.cli.progress_bar import BarProgress
@@ -72,7 +73,7 @@ def judge_cmd(
         str | None,
         typer.Option("--judge-base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
     max_requests: Annotated[
         int | None, typer.Option(help="Budget: at most this many requests.")
     ] = None,

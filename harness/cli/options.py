@@ -15,6 +15,11 @@ STORE = typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).
 SCORER_JUDGE = typer.Option(help="Judge for judge-* scorers: openai:MODEL or local:MODEL.")
 
 JUDGE_BASE_URL = typer.Option(help="Endpoint of an openai: judge.")
+JUDGE_CONCURRENCY = typer.Option(help="Judge requests in flight.")
+OUT = typer.Option(help="Output directory.")
+SUITE_LIMIT = typer.Option(help="Only the first N items of each suite.")
+BATCH_SIZE = typer.Option(help="Prompts per batch (local engines).")
+GENERATION_ENGINE = typer.Option(help="Generation engine.")
 
 PERSONAS = typer.Option(
     help="Also judge every pair per user profile: a personas YAML file, or 'default'."

@@ -9,7 +9,11 @@ import typer
 
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
+    BATCH_SIZE,
+    GENERATION_ENGINE,
     JUDGE_BASE_URL,
+    JUDGE_CONCURRENCY,
+    OUT,
     STORE,
     command_line,
 )
@@ -22,7 +26,7 @@ from harness.core.errors import UserError
 @user_errors
 def process(
     judge: Annotated[str, typer.Option(help="openai:MODEL (endpoint) or local:MODEL.")],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
+    out: Annotated[Path, OUT],
     model: Annotated[
         str | None, typer.Option(help="Model whose candidates to judge (else --solutions).")
     ] = None,
@@ -40,8 +44,8 @@ def process(
     max_new_tokens: Annotated[int, typer.Option()] = 256,
     seed: Annotated[int, typer.Option()] = 0,
     limit: Annotated[int | None, typer.Option(help="Only the first N problems.")] = None,
-    engine: Annotated[str, typer.Option(help="Generation engine.")] = "transformers",
-    batch_size: Annotated[int, typer.Option(help="Prompts per batch (local engines).")] = 16,
+    engine: Annotated[str, GENERATION_ENGINE] = "transformers",
+    batch_size: Annotated[int, BATCH_SIZE] = 16,
     base_url: Annotated[str | None, typer.Option(help="Endpoint for --engine openai.")] = None,
     prm_template: Annotated[
         str, typer.Option(help="Step-labelling judge template.")
@@ -53,7 +57,7 @@ def process(
         str, typer.Option(help="Step splitting: auto, numbered, lines or sentences.")
     ] = "auto",
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
-    judge_concurrency: Annotated[int, typer.Option(help="Judge requests in flight.")] = 16,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
     store: Annotated[Path | None, STORE] = None,
 ) -> None:
     """Process vs outcome supervision: a judge labels every step of each math solution

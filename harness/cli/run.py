@@ -9,9 +9,12 @@ import typer
 
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
+    BATCH_SIZE,
     JUDGE_BASE_URL,
+    OUT,
     SCORER_JUDGE,
     STORE,
+    SUITE_LIMIT,
     TOXICITY_CONFIG,
     TOXICITY_MODEL,
     command_line,
@@ -37,9 +40,9 @@ def run(
     suite: Annotated[
         list[str], typer.Option(help="Suite: built-in name, file, or LOADER:SOURCE. Repeatable.")
     ],
-    out: Annotated[Path, typer.Option(help="Output directory.")],
+    out: Annotated[Path, OUT],
     engine: Annotated[str, typer.Option(help="transformers, openai or vllm.")] = "transformers",
-    limit: Annotated[int | None, typer.Option(help="Only the first N items of each suite.")] = None,
+    limit: Annotated[int | None, SUITE_LIMIT] = None,
     max_new_tokens: Annotated[int, typer.Option(help="Longest completion, in tokens.")] = 256,
     temperature: Annotated[float, typer.Option(help="0 = greedy.")] = 0.0,
     top_p: Annotated[float, typer.Option(help="Nucleus sampling mass.")] = 1.0,
@@ -52,7 +55,7 @@ def run(
             help="Scorers, comma-separated or repeated (default: refusal,toxicity,diversity).",
         ),
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Prompts per batch (local engines).")] = 16,
+    batch_size: Annotated[int, BATCH_SIZE] = 16,
     device: Annotated[str, typer.Option(help="Torch device for local engines.")] = "cpu",
     dtype: Annotated[str, typer.Option(help="Weights dtype for local engines.")] = "float32",
     base_url: Annotated[

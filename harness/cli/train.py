@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from harness.cli.app import app, err, stdout, user_errors
+from harness.cli.options import JUDGE_BASE_URL
 from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
 
@@ -74,7 +75,7 @@ def train(
         typer.Option(help="PPO: judge for judge-backed reward scorers; CAI: feedback model."),
     ] = None,
     judge_base_url: Annotated[
-        str | None, typer.Option(help="Endpoint of an openai: judge.")
+        str | None, JUDGE_BASE_URL
     ] = None,
     constitution: Annotated[
         Path | None, typer.Option(help="CAI: YAML constitution (default: the project's).")

@@ -15,7 +15,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.core.atomic import write_text_atomic
 from harness.core.errors import UserError
@@ -28,6 +28,9 @@ from harness.engines.base import EngineConfig
 from harness.engines.factory import create_engine
 from harness.jobs.run import generate_stage
 from suites.suite import Suite
+
+if TYPE_CHECKING:
+    from judges.audit.measures import AuditItem, LabelledPair
 
 
 @dataclass(frozen=True)
@@ -133,8 +136,12 @@ class _Judges:
 
 
 def _audit_one(
-    config: AuditConfig, judge_for: _Judges, spec: str, pairs: Sequence[Any], progress: Progress
-) -> tuple[dict[str, Any], list[Any]]:
+    config: AuditConfig,
+    judge_for: _Judges,
+    spec: str,
+    pairs: Sequence[LabelledPair],
+    progress: Progress,
+) -> tuple[dict[str, Any], list[AuditItem]]:
     """Audit one judge: its result for audit.json and its per-pair items."""
     from judges.audit.measures import measures, run_audit
 
@@ -208,8 +215,8 @@ def _persona_audit(
     config: AuditConfig,
     base_judge: Any,
     store: ResultsStore,
-    pairs: Sequence[Any],
-    items: Sequence[Any],
+    pairs: Sequence[LabelledPair],
+    items: Sequence[AuditItem],
     progress: Progress,
 ) -> dict[str, Any]:
     """The pairs judged once per persona: how far verdicts move across personas, and each

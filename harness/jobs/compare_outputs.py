@@ -7,10 +7,15 @@ import json
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.core.atomic import write_text_atomic
 from reports.compare import render_compare_report, summary_markdown
+
+if TYPE_CHECKING:
+    from harness.core.records import Sample
+    from judges.llm.verdicts import PairResult
+    from suites.suite import Suite
 
 
 def write_compare_outputs(
@@ -18,8 +23,8 @@ def write_compare_outputs(
     stats: dict[str, Any],
     manifest: dict[str, Any],
     meta: Sequence[dict[str, Any]],
-    results: Sequence[Any],
-    jobs: Sequence[Any],
+    results: Sequence[PairResult],
+    jobs: Sequence[tuple[Suite, Sample]],
     outputs: dict[str, list[str]],
 ) -> dict[str, Any]:
     """Write the four files; returns winrates.json's content."""

@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from harness.core.atomic import write_text_atomic
 from harness.core.errors import UserError
@@ -30,6 +30,10 @@ from harness.core.store import ResultsStore
 from harness.jobs.run import generate_stage
 from judges.process.solutions import Solution
 from judges.process.steps import SplitMode, split_steps
+
+if TYPE_CHECKING:
+    from judges.process.solutions import Solution
+    from judges.process.step_judge import StepVerdicts
 
 
 @dataclass(frozen=True)
@@ -166,7 +170,9 @@ def run_process(config: ProcessConfig, progress: Progress | None = None) -> dict
 
 
 def _solution_rows(
-    solutions: Sequence[Any], verdicts: Sequence[Any], outcome: Sequence[float | None] | None
+    solutions: Sequence[Solution],
+    verdicts: Sequence[StepVerdicts],
+    outcome: Sequence[float | None] | None,
 ) -> list[dict[str, Any]]:
     """One line of solutions.jsonl per solution: its steps, labels and scores."""
     from judges.process.best_of_n import prm_score

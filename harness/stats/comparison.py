@@ -11,7 +11,7 @@ tests of "B beats A" between every two models judged against the same baseline.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -23,8 +23,22 @@ from harness.stats.winrate import head_to_head, paired_difference
 Pair = tuple[str, str]
 
 
+class Judged(Protocol):
+    """What the statistics read of one judged pair (judges.llm.verdicts.PairResult)."""
+
+    @property
+    def preference(self) -> float | None:
+        """P(B wins), averaged over both presentation orders; None without a verdict."""
+        ...
+
+    @property
+    def consistent(self) -> bool | None:
+        """Both orders agreed (None when fewer than two orders have a verdict)."""
+        ...
+
+
 def _tally(
-    meta: Sequence[dict[str, Any]], results: Sequence[Any]
+    meta: Sequence[dict[str, Any]], results: Sequence[Judged]
 ) -> tuple[dict[Pair, dict[int, float]], dict[Pair, list[bool]], dict[Pair, int]]:
     """Per (model_a, model_b): P(B wins) by prompt, order consistency, failed judgments."""
     prefs: dict[Pair, dict[int, float]] = {}
@@ -118,7 +132,7 @@ def compare_statistics(
     labels: Sequence[str],
     baseline: str,
     meta: Sequence[dict[str, Any]],
-    results: Sequence[Any],
+    results: Sequence[Judged],
     outputs: dict[str, list[str]],
     n_bootstrap: int = 1000,
 ) -> dict[str, Any]:

@@ -71,41 +71,33 @@ def test_judge_pairwise_cli_writes_orders_consistency_and_report(tmp_path: Path)
     assert "consistency_rate" in html and "Cost and time" in html and "<script>x" not in html
 
 
+def pairwise_args(input_path: Path, output: Path, *extra: str) -> list[str]:
+    """`harness judge pairwise` of `input_path` by judge `openai:j`."""
+    return [
+        "judge",
+        "pairwise",
+        "--input",
+        str(input_path),
+        "--output",
+        str(output),
+        "--judge",
+        "openai:j",
+        *extra,
+    ]
+
+
 def test_judge_cli_bad_input(tmp_path: Path) -> None:
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "1", "prompt": "p", "response_a": "a"}\n')
     result = runner.invoke(
         app,
-        [
-            "judge",
-            "pairwise",
-            "--input",
-            str(bad),
-            "--output",
-            str(tmp_path / "o.jsonl"),
-            "--judge",
-            "openai:j",
-            "--judge-base-url",
-            "http://127.0.0.1:9/v1",
-        ],
+        pairwise_args(bad, tmp_path / "o.jsonl", "--judge-base-url", "http://127.0.0.1:9/v1"),
     )
     assert result.exit_code == 2
     assert f"{bad}:1: field 'response_b': Field required" in result.stderr
     assert not (tmp_path / "o.jsonl").exists()
     wrong = runner.invoke(
-        app,
-        [
-            "judge",
-            "pairwise",
-            "--input",
-            str(bad),
-            "--output",
-            str(tmp_path / "o.jsonl"),
-            "--judge",
-            "openai:j",
-            "--template",
-            "pointwise-v1",
-        ],
+        app, pairwise_args(bad, tmp_path / "o.jsonl", "--template", "pointwise-v1")
     )
     assert wrong.exit_code == 2 and "is a pointwise template" in wrong.stderr
     spec = runner.invoke(

@@ -205,6 +205,32 @@ def test_compare_on_the_embedded_model_at_two_temperatures(
     assert (out / "report.html").read_text().count("<svg") == 4 and (out / "summary.md").exists()
 
 
+def stored_compare_args(exported: Path, limit: int, url: str, out: Path, *extra: str) -> list[str]:
+    """`harness compare` of a run's exported outputs (as stored outputs) against model `good`."""
+    return [
+        "compare",
+        "--model",
+        f"stored=outputs:{exported}",
+        "--model",
+        "good=good",
+        "--baseline",
+        "stored",
+        "--suite",
+        "helpful-smoke",
+        "--limit",
+        str(limit),
+        "--engine",
+        "scripted",
+        "--judge",
+        "openai:j",
+        "--judge-base-url",
+        url,
+        *extra,
+        "--out",
+        str(out),
+    ]
+
+
 def test_alpaca_eval_outputs_round_trip(tmp_path: Path, scripted) -> None:
     """Export a run as model_outputs.json, then compare it (as stored outputs) to a model."""
     run_out = tmp_path / "run"
@@ -238,56 +264,10 @@ def test_alpaca_eval_outputs_round_trip(tmp_path: Path, scripted) -> None:
     scripted.settings = {"suffix_by_model": {"good": " GOOD"}}
     with FakeEndpoint(reply=prefers_good) as ep:
         result = runner.invoke(
-            app,
-            [
-                "compare",
-                "--model",
-                f"stored=outputs:{exported}",
-                "--model",
-                "good=good",
-                "--baseline",
-                "stored",
-                "--suite",
-                "helpful-smoke",
-                "--limit",
-                "4",
-                "--engine",
-                "scripted",
-                "--judge",
-                "openai:j",
-                "--judge-base-url",
-                ep.url,
-                "--bootstrap",
-                "100",
-                "--out",
-                str(tmp_path / "cmp"),
-            ],
+            app, stored_compare_args(exported, 4, ep.url, tmp_path / "cmp", "--bootstrap", "100")
         )
         assert result.exit_code == 0, result.output
-        more = runner.invoke(
-            app,
-            [
-                "compare",
-                "--model",
-                f"stored=outputs:{exported}",
-                "--model",
-                "good=good",
-                "--baseline",
-                "stored",
-                "--suite",
-                "helpful-smoke",
-                "--limit",
-                "5",
-                "--engine",
-                "scripted",
-                "--judge",
-                "openai:j",
-                "--judge-base-url",
-                ep.url,
-                "--out",
-                str(tmp_path / "cmp2"),
-            ],
-        )
+        more = runner.invoke(app, stored_compare_args(exported, 5, ep.url, tmp_path / "cmp2"))
         assert more.exit_code == 2 and "generation failed for 1 item" in more.stderr
     payload = json.loads((tmp_path / "cmp" / "winrates.json").read_text())
     good = next(r for r in payload["models"] if r["model"] == "good")

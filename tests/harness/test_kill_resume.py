@@ -90,6 +90,8 @@ def test_kill_then_resume(tmp_path: Path, harness_home: Path, smollm2_dir: Path)
     assert metrics(clean_out) == metrics(out)
 
 
+# Over 60 lines: an end-to-end scenario read top to bottom (start, interrupt or serve,
+# resume or re-run, check); most of its length is the command line it runs.
 def test_kill_compare_then_resume(tmp_path: Path, harness_home: Path) -> None:
     """`kill -9` of `harness compare` mid-judging: the re-run judges only what was missing."""
     from tests.support.fake_endpoint import FakeEndpoint
@@ -159,6 +161,8 @@ def test_kill_compare_then_resume(tmp_path: Path, harness_home: Path) -> None:
     assert b["n_total"] == 75 and b["win_rate"] == 50.0  # always "B": position-biased, all ties
 
 
+# Over 60 lines: an end-to-end scenario read top to bottom (start, interrupt or serve,
+# resume or re-run, check); most of its length is the command line it runs.
 def test_kill_audit_then_resume(tmp_path: Path, harness_home: Path, shared_data: Path) -> None:
     """`kill -9` of `harness audit-judge`: the re-run asks only for the judgments that were not
     stored, and its measures equal those of an uninterrupted audit."""

@@ -159,6 +159,8 @@ def test_malformed_requests_are_refused_and_the_server_survives(
     assert ok.status_code == 200
 
 
+# Over 60 lines: an end-to-end scenario read top to bottom (start, interrupt or serve,
+# resume or re-run, check); most of its length is the command line it runs.
 def test_harness_serve_process_as_judge_endpoint(
     tmp_path: Path, harness_home: Path, smollm2_dir: Path
 ) -> None:

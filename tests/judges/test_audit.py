@@ -3,7 +3,6 @@
 import hashlib
 import json
 import random
-import re
 from pathlib import Path
 
 import pytest
@@ -23,14 +22,7 @@ from judges.llm.backends import OpenAIBackend, RetryPolicy
 from judges.llm.judge import Judge
 from judges.llm.template import load_template
 from tests.support.fake_endpoint import FakeEndpoint
-
-
-def answers(messages: list[dict]) -> tuple[str, str]:
-    text = messages[-1]["content"]
-    a = re.search(r"Assistant A's Answer\]\n(.*?)\n\[The End", text, re.S)
-    b = re.search(r"Assistant B's Answer\]\n(.*?)\n\[The End", text, re.S)
-    assert a and b
-    return a.group(1), b.group(1)
+from tests.support.judge_prompts import answers
 
 
 def draw(messages: list[dict], salt: str = "") -> float:
@@ -187,6 +179,8 @@ def test_helpers() -> None:
     assert 160 < left < 240
 
 
+# Over 60 lines: an end-to-end scenario read top to bottom (start, interrupt or serve,
+# resume or re-run, check); most of its length is the command line it runs.
 def test_audit_cli_on_hh_rlhf(tmp_path: Path, shared_data: Path) -> None:
     out = tmp_path / "audit"
     source = f"hh-rlhf:{shared_data / 'hh-rlhf' / 'harmless-base-test.jsonl.gz'}"

@@ -14,20 +14,13 @@ from judges.llm.position_swap import combine, seeded_order
 from judges.llm.template import load_template
 from judges.llm.verdicts import PairItem
 from tests.support.fake_endpoint import FakeEndpoint
+from tests.support.judge_prompts import answers
 
 ITEMS = [
     PairItem("1", "2+2?", "4", "5 (wrong)"),
     PairItem("2", "Capital of France?", "Lyon (wrong)", "Paris"),
     PairItem("3", "Colour of grass?", "green", "also green"),
 ]
-
-
-def answers(messages: list[dict]) -> tuple[str, str]:
-    text = messages[-1]["content"]
-    a = re.search(r"Assistant A's Answer\]\n(.*?)\n\[The End", text, re.S)
-    b = re.search(r"Assistant B's Answer\]\n(.*?)\n\[The End", text, re.S)
-    assert a and b
-    return a.group(1), b.group(1)
 
 
 def fair_judge(messages: list[dict]) -> str:

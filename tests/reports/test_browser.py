@@ -161,6 +161,8 @@ def test_run_report_in_chromium(tmp_path: Path) -> None:
     assert sum(1 for t, a in parsed.tags if t == "div" and a.get("class") == "item") == 2
 
 
+# Over 60 lines: most of its length is the comparison payload (with hostile strings) the
+# report is rendered from, written out in full so the page's every section has data.
 def test_compare_report_in_chromium(tmp_path: Path) -> None:
     stats = {
         "baseline": "base",

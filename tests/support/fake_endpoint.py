@@ -29,6 +29,72 @@ def echo(messages: list[dict[str, Any]]) -> str:
     return f"echo: {messages[-1]['content']}"
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 512  # the default backlog (5) refuses bursts of connections
+    daemon_threads = True
+    endpoint: FakeEndpoint
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Answers one request as the server's FakeEndpoint scripts it."""
+
+    protocol_version = "HTTP/1.1"
+    server: _Server
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in two writes; without this, Nagle's algorithm and
+        # delayed ACKs add ~40 ms to every request and flatter any concurrency gain.
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            for k, v in (headers or {}).items():
+                self.send_header(k, v)
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
+            pass
+
+    def do_GET(self) -> None:
+        self._send(
+            200,
+            json.dumps({"object": "list", "data": [{"id": "fake", "object": "model"}]}).encode(),
+        )
+
+    def do_POST(self) -> None:
+        endpoint = self.server.endpoint
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
+        endpoint.auth.append(self.headers.get("Authorization", ""))
+        fault = endpoint._next_fault(body)
+        if endpoint.latency:
+            time.sleep(endpoint.latency)
+        if fault == "429":
+            self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0"})
+        elif fault is not None and fault.isdigit():
+            self._send(int(fault), b'{"error": {"message": "scripted failure"}}')
+        elif fault == "hang":
+            endpoint._closed.wait(endpoint.hang_seconds)
+            self._send(504, b'{"error": {"message": "too late"}}')
+        elif fault == "truncated":
+            self._send(200, json.dumps(endpoint._completion(body, "x"))[:40].encode())
+        elif fault == "garbage":
+            self._send(200, b"<html>upstream error</html>")
+        else:
+            text = (
+                "I have no opinion on this."
+                if fault == "nonsense"
+                else endpoint.reply(body["messages"])
+            )
+            self._send(200, json.dumps(endpoint._completion(body, text)).encode())
+
+
 @dataclass
 class FakeEndpoint:
     """A running fake endpoint; use as a context manager or call `close()`."""
@@ -54,72 +120,8 @@ class FakeEndpoint:
         self._lock = threading.Lock()
         self._rng = random.Random(self.seed)
         self._closed = threading.Event()
-        endpoint = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-            def setup(self) -> None:
-                super().setup()
-                # Headers and body go out in two writes; without this, Nagle's algorithm and
-                # delayed ACKs add ~40 ms to every request and flatter any concurrency gain.
-                self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-            def _send(
-                self, status: int, data: bytes, headers: dict[str, str] | None = None
-            ) -> None:
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    for k, v in (headers or {}).items():
-                        self.send_header(k, v)
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client gave up waiting
-                    pass
-
-            def do_GET(self) -> None:
-                self._send(
-                    200,
-                    json.dumps(
-                        {"object": "list", "data": [{"id": "fake", "object": "model"}]}
-                    ).encode(),
-                )
-
-            def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))))
-                endpoint.auth.append(self.headers.get("Authorization", ""))
-                fault = endpoint._next_fault(body)
-                if endpoint.latency:
-                    time.sleep(endpoint.latency)
-                if fault == "429":
-                    self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0"})
-                elif fault is not None and fault.isdigit():
-                    self._send(int(fault), b'{"error": {"message": "scripted failure"}}')
-                elif fault == "hang":
-                    endpoint._closed.wait(endpoint.hang_seconds)
-                    self._send(504, b'{"error": {"message": "too late"}}')
-                elif fault == "truncated":
-                    self._send(200, json.dumps(endpoint._completion(body, "x"))[:40].encode())
-                elif fault == "garbage":
-                    self._send(200, b"<html>upstream error</html>")
-                else:
-                    text = (
-                        "I have no opinion on this."
-                        if fault == "nonsense"
-                        else endpoint.reply(body["messages"])
-                    )
-                    self._send(200, json.dumps(endpoint._completion(body, text)).encode())
-
-        class Server(ThreadingHTTPServer):
-            request_queue_size = 512  # the default backlog (5) refuses bursts of connections
-            daemon_threads = True
-
-        self._httpd = Server(("127.0.0.1", self.port), Handler)
+        self._httpd = _Server(("127.0.0.1", self.port), _Handler)
+        self._httpd.endpoint = self
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
         self._thread.start()

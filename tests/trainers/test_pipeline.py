@@ -27,6 +27,8 @@ def test_bad_config_names_the_field(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "field 'methods.1'" in result.stderr
 
 
+# Over 60 lines: an end-to-end scenario read top to bottom (train, evaluate, compare,
+# resume), checked stage by stage.
 @pytest.mark.model
 @pytest.mark.slow
 def test_pipeline_end_to_end(
