@@ -90,14 +90,20 @@ def _turn(role: Role, content: str) -> Message:
     return Message(role=role, content=content)
 
 
-def critique_and_revise(
-    model: str,
-    prompts: list[list[Message]],
-    constitution: Constitution,
-    config: CAITrainConfig,
-    rng: random.Random,
-) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class CAIData:
+    """What both CAI data stages read: the prompts, the constitution, the settings and the
+    generator that draws principles (seeded, so the data reproduce)."""
+
+    prompts: list[list[Message]]
+    constitution: Constitution
+    config: CAITrainConfig
+    rng: random.Random
+
+
+def critique_and_revise(model: str, data: CAIData) -> list[dict[str, Any]]:
     """SL-CAI data: each prompt's first answer, then critique/revision rounds."""
+    prompts, constitution, config, rng = data.prompts, data.constitution, data.config, data.rng
     params = GenerationParams(max_new_tokens=config.max_new_tokens, seed=config.seed)
     write = _Writer(model)
     answers = [outs[0] for outs in write(prompts, params)]
@@ -125,14 +131,9 @@ def critique_and_revise(
     return records
 
 
-def ai_preferences(
-    model: str,
-    prompts: list[list[Message]],
-    constitution: Constitution,
-    config: CAITrainConfig,
-    rng: random.Random,
-) -> list[dict[str, Any]]:
+def ai_preferences(model: str, data: CAIData) -> list[dict[str, Any]]:
     """RL-CAI data: two samples per prompt, judged in both orders against a principle."""
+    prompts, constitution, config, rng = data.prompts, data.constitution, data.config, data.rng
     from harness.core.paths import default_store_path
     from harness.core.store import ResultsStore
     from judges.llm.judge import Endpoint, build_judge
@@ -234,16 +235,15 @@ class _CAIRun:
     log: Log
 
     def __post_init__(self) -> None:
-        self.rng = random.Random(self.config.seed)
+        rng = random.Random(self.config.seed)
+        self.data = CAIData(self.prompts, self.constitution, self.config, rng)
         self.shared = {k: getattr(self.config, k) for k in _SHARED}
 
     def sl_stage(self) -> tuple[TrainResult, list[dict[str, Any]]]:
         """Answer, critique and revise, then fine-tune on the revisions."""
         out, base = self.out, self.base
         self.log(f"SL-CAI: answering, critiquing and revising {len(self.prompts)} prompts")
-        sl_rows = critique_and_revise(
-            str(base.path), self.prompts, self.constitution, self.config, self.rng
-        )
+        sl_rows = critique_and_revise(str(base.path), self.data)
         _jsonl(out / "sl-cai-data.jsonl", sl_rows)
         sft_rows = [
             {"messages": [*r["prompt"], {"role": "assistant", "content": r["revision"]}]}
@@ -268,7 +268,7 @@ class _CAIRun:
         the RL result, the reward model's, the judgments and the preference pairs."""
         out, config, shared = self.out, self.config, self.shared
         self.log("RL-CAI: sampling answer pairs and collecting AI feedback")
-        judged = ai_preferences(str(sl.out), self.prompts, self.constitution, config, self.rng)
+        judged = ai_preferences(str(sl.out), self.data)
         _jsonl(out / "rl-cai-judgments.jsonl", judged)
         pairs = preference_pairs(judged)
         if not pairs:

@@ -7,6 +7,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from tests.support.commands import scripted_run
 
 runner = CliRunner()
 
@@ -90,41 +91,13 @@ def test_unknown_model_is_a_user_error(tmp_path: Path) -> None:
 def test_unwritable_output_dir(tmp_path: Path, scripted) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = runner.invoke(
-        app,
-        [
-            "run",
-            "--model",
-            "m",
-            "--suite",
-            "quick",
-            "--engine",
-            "scripted",
-            "--out",
-            str(blocker / "out"),
-        ],
-    )
+    result = runner.invoke(app, scripted_run("quick", blocker / "out"))
     assert result.exit_code == 2 and "cannot create the output directory" in result.stderr
 
 
 def test_failed_items_exit_3(tmp_path: Path, scripted) -> None:
     scripted.settings = {"error_prompts": {"What is 17 multiplied by 23?"}}
-    result = runner.invoke(
-        app,
-        [
-            "run",
-            "--model",
-            "m",
-            "--suite",
-            "helpful-smoke",
-            "--limit",
-            "2",
-            "--engine",
-            "scripted",
-            "--out",
-            str(tmp_path / "o"),
-        ],
-    )
+    result = runner.invoke(app, scripted_run("helpful-smoke", tmp_path / "o", "--limit", "2"))
     assert result.exit_code == 3
     assert "failed: helpful-smoke/hp-01: HTTP 500 from the endpoint" in result.stderr
     assert (tmp_path / "o" / "summary.json").exists()

@@ -7,6 +7,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from harness.cli import app
+from tests.support.commands import scripted_run
 from tests.support.fake_endpoint import FakeEndpoint
 
 runner = CliRunner()
@@ -33,18 +34,7 @@ def test_judge_pairwise_cli_writes_orders_consistency_and_report(tmp_path: Path)
     pairs = tmp_path / "pairs.jsonl"
     write_pairs(pairs)
     out = tmp_path / "judged.jsonl"
-    args = [
-        "judge",
-        "pairwise",
-        "--input",
-        str(pairs),
-        "--output",
-        str(out),
-        "--judge",
-        "openai:j",
-        "--store",
-        str(tmp_path / "s.sqlite"),
-    ]
+    args = pairwise_args(pairs, out, "--store", str(tmp_path / "s.sqlite"))
     with FakeEndpoint(reply=first_slot) as ep:
         first = runner.invoke(app, [*args, "--judge-base-url", ep.url])
         assert first.exit_code == 0, first.output
@@ -130,25 +120,12 @@ def test_run_with_judge_refusal_scorer(tmp_path: Path, scripted) -> None:
     with FakeEndpoint(reply=judge_reply) as ep:
         result = runner.invoke(
             app,
-            [
-                "run",
-                "--model",
-                "m",
-                "--engine",
-                "scripted",
-                "--suite",
+            scripted_run(
                 "quick",
-                "--limit",
-                "3",
-                "--scorers",
-                "refusal,judge-refusal",
-                "--judge",
-                "openai:judge-model",
-                "--judge-base-url",
-                ep.url,
-                "--out",
-                str(tmp_path / "o"),
-            ],
+                tmp_path / "o",
+                *("--limit", "3", "--scorers", "refusal,judge-refusal"),
+                *("--judge", "openai:judge-model", "--judge-base-url", ep.url),
+            ),
         )
         assert result.exit_code == 0, result.output
         assert len(ep.requests) == 9
@@ -166,20 +143,7 @@ def test_run_with_judge_refusal_scorer(tmp_path: Path, scripted) -> None:
 
 def test_judge_scorer_without_judge_is_a_user_error(tmp_path: Path, scripted) -> None:
     result = runner.invoke(
-        app,
-        [
-            "run",
-            "--model",
-            "m",
-            "--engine",
-            "scripted",
-            "--suite",
-            "quick",
-            "--scorers",
-            "judge-refusal",
-            "--out",
-            str(tmp_path / "o"),
-        ],
+        app, scripted_run("quick", tmp_path / "o", "--scorers", "judge-refusal")
     )
     assert result.exit_code == 2 and "needs --judge" in result.stderr
 
@@ -204,22 +168,16 @@ def test_judging_through_twenty_percent_faults(tmp_path: Path) -> None:
         "garbage": 0.02,
         "nonsense": 0.02,
     }
-    args = [
-        "judge",
-        "pairwise",
-        "--input",
-        str(pairs),
-        "--output",
-        str(out),
-        "--judge",
-        "openai:j",
+    args = pairwise_args(
+        pairs,
+        out,
         "--max-retries",
         "1",
         "--timeout",
         "0.5",
         "--store",
         str(tmp_path / "s.sqlite"),
-    ]
+    )
     with FakeEndpoint(reply=first_slot, fault_rates=faults, seed=3, hang_seconds=3) as ep:
         first = runner.invoke(app, [*args, "--judge-base-url", ep.url])
         assert sum(ep.faults_served.values()) > 10

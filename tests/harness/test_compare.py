@@ -11,6 +11,7 @@ from harness.cli import app
 from harness.core.errors import UserError
 from harness.core.records import GenerationParams
 from harness.jobs.compare import parse_model_entry
+from tests.support.commands import scripted_run
 from tests.support.fake_endpoint import FakeEndpoint
 
 runner = CliRunner()
@@ -234,22 +235,7 @@ def stored_compare_args(exported: Path, limit: int, url: str, out: Path, *extra:
 def test_alpaca_eval_outputs_round_trip(tmp_path: Path, scripted) -> None:
     """Export a run as model_outputs.json, then compare it (as stored outputs) to a model."""
     run_out = tmp_path / "run"
-    ran = runner.invoke(
-        app,
-        [
-            "run",
-            "--model",
-            "m",
-            "--engine",
-            "scripted",
-            "--suite",
-            "helpful-smoke",
-            "--limit",
-            "4",
-            "--out",
-            str(run_out),
-        ],
-    )
+    ran = runner.invoke(app, scripted_run("helpful-smoke", run_out, "--limit", "4"))
     assert ran.exit_code == 0, ran.output
     exported = tmp_path / "model_outputs.json"
     done = runner.invoke(

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -34,6 +35,18 @@ def judged(db: Path) -> int:
     return count_rows(db, "judgments")
 
 
+def kill_when(
+    cmd: list[str], env: dict[str, str], ready: Callable[[], bool], timeout: float, poll: float
+) -> None:
+    """Start `cmd`, wait until `ready()` (or it exits, or `timeout` passes), then `kill -9` it."""
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + timeout
+    while not ready() and time.time() < deadline and proc.poll() is None:
+        time.sleep(poll)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+
+
 def test_kill_then_resume(tmp_path: Path, harness_home: Path, smollm2_dir: Path) -> None:
     db = tmp_path / "store.sqlite"
     out = tmp_path / "out"
@@ -58,12 +71,7 @@ def test_kill_then_resume(tmp_path: Path, harness_home: Path, smollm2_dir: Path)
         str(out),
     ]
     env = {**os.environ, "HARNESS_HOME": str(harness_home)}
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.time() + 240
-    while stored(db) < 8 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.2)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    kill_when(cmd, env, lambda: stored(db) >= 8, timeout=240, poll=0.2)
     before = stored(db)
     assert 8 <= before < 24, "the kill should land mid-run"
     assert not (out / "items.jsonl").exists()
@@ -136,12 +144,7 @@ def test_kill_compare_then_resume(tmp_path: Path, harness_home: Path) -> None:
             str(out),
         ]
         env = {**os.environ, "HARNESS_HOME": str(harness_home)}
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.time() + 120
-        while judged(db) < 64 and time.time() < deadline and proc.poll() is None:  # a chunk stored
-            time.sleep(0.1)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        kill_when(cmd, env, lambda: judged(db) >= 64, timeout=120, poll=0.1)  # a chunk stored
         before = judged(db)
         assert 64 <= before < 150 and not (out / "winrates.json").exists()
         judge_requests = [
