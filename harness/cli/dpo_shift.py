@@ -39,9 +39,7 @@ def dpo_shift(
     """Train standard and robust DPO (KLDPO or WDPO) on one topic's preferences and compare
     their preference accuracy on held-out pairs of that topic and on shifted topics.
     Re-running resumes."""
-    from pydantic import ValidationError
-
-    from harness.core.errors import InputError
+    from harness.core.validation import validate
     from harness.jobs.dpo_shift import ShiftConfig, run_shift_experiment
 
     values: dict[str, object] = {
@@ -63,12 +61,7 @@ def dpo_shift(
     }
     if shifted_topic:
         values["shifted_topics"] = shifted_topic
-    try:
-        config = ShiftConfig.model_validate(values)
-    except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError("--flags", first["msg"], field=field) from None
+    config = validate("--flags", ShiftConfig, values)
     payload = run_shift_experiment(config, log=lambda line: err.print(line, markup=False))
     for name, r in payload["results"].items():
         d = r["robust_minus_standard"]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from harness.core.errors import InputError
 from harness.core.io import iter_json_records
 from harness.core.records import Message
+from harness.core.validation import validate
 from judges.audit.measures import LabelledPair, from_chosen_rejected
 
 
@@ -81,13 +82,7 @@ def load_pairs(source: str, limit: int | None = None, seed: int = 0) -> list[Lab
     for line, row in rows:
         if isinstance(row.get("id"), int):
             row = {**row, "id": str(row["id"])}
-        try:
-            r = _Row.model_validate(row)
-        except ValidationError as e:
-            first = e.errors()[0]
-            raise InputError(
-                path, first["msg"], line=line, field=".".join(map(str, first["loc"])) or None
-            ) from None
+        r = validate(path, _Row, row, line=line)
         pairs.append(LabelledPair(r.id, r.prompt, r.response_a, r.response_b, r.human))
     if not pairs:
         raise InputError(path, "no pairs")

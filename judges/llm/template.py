@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.core.errors import InputError, UserError
 from harness.core.records import Message
+from harness.core.validation import input_error
 
 JudgeKind = Literal["pairwise", "pointwise", "classify"]
 _PLACEHOLDER = re.compile(
@@ -125,9 +126,7 @@ def load_template(name_or_path: str) -> JudgeTemplate:
     except yaml.YAMLError as e:
         raise InputError(config_path, f"invalid YAML: {e}") from None
     except ValidationError as e:
-        first = e.errors()[0]
-        field = ".".join(str(p) for p in first["loc"]) or None
-        raise InputError(config_path, first["msg"], field=field) from None
+        raise input_error(config_path, e) from None
     parts = _SECTION.split(prompt_text)
     sections = dict(zip(parts[1::2], (p.strip() for p in parts[2::2]), strict=True))
     if "user" not in sections:
