@@ -140,6 +140,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
 
 def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
     """The model entries and the judge template, or a UserError before any work starts."""
+    from judges.llm.position_swap import inconsistent_policy
     from judges.llm.template import load_template
 
     entries = [parse_model_entry(m, config.params) for m in config.models]
@@ -152,8 +153,7 @@ def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
         raise UserError(
             f"--baseline '{config.baseline}' is not one of the models ({', '.join(labels)})"
         )
-    if config.inconsistent not in {"tie", "flag"}:
-        raise UserError("--inconsistent must be 'tie' or 'flag'")
+    inconsistent_policy(config.inconsistent)
     template = load_template(config.template)
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")
@@ -254,6 +254,7 @@ def _judge(
     """Judge every pair in both orders (and once per persona with `config.personas`)."""
     from judges.llm.judge import Endpoint, build_judge
     from judges.llm.pairwise import judge_pairwise
+    from judges.llm.position_swap import inconsistent_policy
     from judges.llm.template import load_template
 
     endpoint = Endpoint(config.judge_base_url, config.judge_concurrency)
@@ -262,7 +263,7 @@ def _judge(
     results = judge_pairwise(
         judge,
         items,
-        inconsistent="tie" if config.inconsistent == "tie" else "flag",
+        inconsistent=inconsistent_policy(config.inconsistent),
         on_done=progress.advance,
     )
     judged = _Judged(judge, results, [judge.usage()])

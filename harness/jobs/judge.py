@@ -9,13 +9,14 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from harness.core.atomic import write_text_atomic
 from harness.core.errors import UserError
 from harness.core.paths import default_store_path
 from harness.core.progress import Progress, SilentProgress
 from harness.core.store import ResultsStore
+from judges.llm.position_swap import Inconsistent, inconsistent_policy
 from judges.llm.template import JudgeKind
 
 DEFAULT_TEMPLATE: dict[str, str] = {
@@ -74,12 +75,6 @@ class JudgeOutcome:
         return int(self.summary["usage"]["failed"])
 
 
-def _inconsistent(value: str) -> Literal["tie", "flag"]:
-    if value not in {"tie", "flag"}:
-        raise UserError("--inconsistent must be 'tie' or 'flag'")
-    return "tie" if value == "tie" else "flag"
-
-
 def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOutcome:
     """Judge every item of `config.input` and write the three output files."""
     from judges.llm.backends import Budget, RetryPolicy
@@ -88,7 +83,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     from judges.llm.template import load_template
 
     progress = progress or SilentProgress()
-    on_inconsistent = _inconsistent(config.inconsistent)
+    on_inconsistent = inconsistent_policy(config.inconsistent)
     loaded = load_template(config.template or DEFAULT_TEMPLATE[config.kind])
     if loaded.config.kind != config.kind:
         raise UserError(
@@ -119,7 +114,7 @@ def _judge_items(
     config: JudgeConfig,
     judge: Any,
     items: Any,
-    on_inconsistent: Literal["tie", "flag"],
+    on_inconsistent: Inconsistent,
     progress: Progress,
 ) -> Any:
     from judges.llm.classify import judge_classify

@@ -4,10 +4,9 @@ presentation orders (see judges/llm/position_swap.py) unless `swap=False`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Literal
 
 from judges.llm.judge import Judge
-from judges.llm.position_swap import combine, order_result, orders
+from judges.llm.position_swap import Inconsistent, combine, order_result, orders
 from judges.llm.verdicts import Order, OrderResult, PairItem, PairResult
 
 
@@ -16,7 +15,7 @@ def judge_pairwise(
     items: Sequence[PairItem],
     *,
     swap: bool = True,
-    inconsistent: Literal["tie", "flag"] = "tie",
+    inconsistent: Inconsistent = "tie",
     seed: int = 0,
     on_done: Callable[[int], None] | None = None,
 ) -> list[PairResult]:

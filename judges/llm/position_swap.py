@@ -15,9 +15,21 @@ import random
 from collections.abc import Sequence
 from typing import Literal
 
+from harness.core.errors import UserError
 from judges.llm.judge import Judge
 from judges.llm.parsing import parse_pairwise, weighted_preference
 from judges.llm.verdicts import Order, OrderResult, PairItem, PairResult, Verdict
+
+Inconsistent = Literal["tie", "flag"]
+"""What an inconsistent pair becomes: a tie, or no verdict (flagged)."""
+
+
+def inconsistent_policy(value: str) -> Inconsistent:
+    """`value` as the policy for inconsistent pairs, or a UserError naming the flag."""
+    if value not in {"tie", "flag"}:
+        raise UserError("--inconsistent must be 'tie' or 'flag'")
+    return "tie" if value == "tie" else "flag"
+
 
 _FLIP: dict[str, Verdict] = {"A": "B", "B": "A", "tie": "tie"}
 _PREF = {"A": 0.0, "B": 1.0, "tie": 0.5}
@@ -62,7 +74,7 @@ def order_result(
 
 
 def combine(
-    item_id: str, orders: Sequence[OrderResult], inconsistent: Literal["tie", "flag"] = "tie"
+    item_id: str, orders: Sequence[OrderResult], inconsistent: Inconsistent = "tie"
 ) -> PairResult:
     """Combine per-order results into one verdict."""
     decided = [o for o in orders if o.verdict is not None]
