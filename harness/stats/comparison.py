@@ -11,6 +11,7 @@ tests of "B beats A" between every two models judged against the same baseline.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
@@ -37,32 +38,36 @@ class Judged(Protocol):
         ...
 
 
-def _tally(
-    meta: Sequence[dict[str, Any]], results: Sequence[Judged]
-) -> tuple[dict[Pair, dict[int, float]], dict[Pair, list[bool]], dict[Pair, int]]:
+@dataclass
+class _Tally:
     """Per (model_a, model_b): P(B wins) by prompt, order consistency, failed judgments."""
-    prefs: dict[Pair, dict[int, float]] = {}
-    consistency: dict[Pair, list[bool]] = {}
-    failed: dict[Pair, int] = {}
+
+    prefs: dict[Pair, dict[int, float]] = field(default_factory=dict)
+    consistency: dict[Pair, list[bool]] = field(default_factory=dict)
+    failed: dict[Pair, int] = field(default_factory=dict)
+
+
+def _tally(meta: Sequence[dict[str, Any]], results: Sequence[Judged]) -> _Tally:
+    tally = _Tally()
     for m, r in zip(meta, results, strict=True):
         key = (m["model_a"], m["model_b"])
         if r.preference is not None:
-            prefs.setdefault(key, {})[m["prompt_index"]] = r.preference
+            tally.prefs.setdefault(key, {})[m["prompt_index"]] = r.preference
         else:
-            failed[key] = failed.get(key, 0) + 1
+            tally.failed[key] = tally.failed.get(key, 0) + 1
         if r.consistent is not None:
-            consistency.setdefault(key, []).append(bool(r.consistent))
-    return prefs, consistency, failed
+            tally.consistency.setdefault(key, []).append(bool(r.consistent))
+    return tally
 
 
 def _model_rows(
     labels: Sequence[str],
     baseline: str,
-    tally: tuple[dict[Pair, dict[int, float]], dict[Pair, list[bool]], dict[Pair, int]],
+    tally: _Tally,
     outputs: dict[str, list[str]],
 ) -> list[dict[str, Any]]:
     """One leaderboard row per model: head-to-head metrics, LC win rate, length, consistency."""
-    prefs, consistency, failed = tally
+    prefs, consistency, failed = tally.prefs, tally.consistency, tally.failed
     annotations = {
         b: [
             Annotation(str(k), len(outputs[a][k]), len(outputs[b][k]), p)
@@ -138,7 +143,7 @@ def compare_statistics(
 ) -> dict[str, Any]:
     """All numbers of the comparison (see the module docstring)."""
     tally = _tally(meta, results)
-    prefs = tally[0]
+    prefs = tally.prefs
     rows = _model_rows(labels, baseline, tally, outputs)
     index = {label: i for i, label in enumerate(labels)}
     battles = [(k, index[a], index[b], p) for (a, b), ps in prefs.items() for k, p in ps.items()]
