@@ -1,7 +1,8 @@
-"""Running a trainer by its method name: `harness train METHOD` and the pipeline come here.
+"""The registered training methods, and training one by its name.
 
 SFT, reward model, DPO and PPO are one Method each (trainers/sft.py, reward_model.py,
-dpo.py, ppo.py); Constitutional AI composes them (trainers/cai.py).
+dpo.py, ppo.py); Constitutional AI composes them (trainers/cai.py), and trainers/run.py
+dispatches between the two.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ METHODS = (sft.SFT, reward_model.REWARD_MODEL, dpo.DPO, ppo.PPO)
 
 def train_method(config: TrainConfig) -> TrainResult:
     """Train the single method `config.method` names (not CAI)."""
-    method = lookup("trainer", str(config.model_dump().get("method")))
+    name = str(config.model_dump().get("method"))
+    method = lookup("trainer", name)
     if not isinstance(method, Method):
-        raise UserError(f"trainer '{config.model_dump().get('method')}' is not a training method")
+        raise UserError(f"trainer '{name}' is not a training method")
     return train_with(method, config)
