@@ -18,7 +18,7 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
     lines = [
         f"### Win rates vs {md(stats['baseline'])} (judge: {md(manifest['judge']['spec'])}, position-swapped)",
         "",
-        "| model | LC win rate | win rate ± s.e. | n | avg length | BT rating [95% CI] |",
+        "| model | LC win rate ± s.e. | win rate ± s.e. | n | avg length | BT rating [95% CI] |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     bt = {r["model"]: r for r in (stats["bradley_terry"] or {}).get("ratings", [])}
@@ -26,13 +26,16 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
         lc = row.get("length_controlled_winrate")
         wr = row.get("win_rate")
         r = bt.get(row["model"])
-        lc_text = "" if lc is None else f"{lc:.1f}"
+        lc_se = row.get("lc_standard_error")
+        lc_text = "" if lc is None else f"{lc:.1f}" + ("" if lc_se is None else f" ± {lc_se:.1f}")
         wr_text = "" if wr is None else f"{wr:.1f} ± {row.get('standard_error', 0.0):.1f}"
         bt_text = "" if r is None else f"{r['rating']:.0f} [{r['ci_low']:.0f}, {r['ci_high']:.0f}]"
         lines.append(
             f"| {md(row['model'])} | {lc_text} | {wr_text} | {row.get('n_total', '')} | "
             f"{row['avg_length']} | {bt_text} |"
         )
+    if stats.get("lc_difficulty"):
+        lines += ["", f"LC instruction difficulty: {md(stats['lc_difficulty'])}."]
     for t in stats["paired_tests"]:
         lines.append("")
         lines.append(
@@ -43,8 +46,6 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
     if stats.get("personas"):
         lines += ["", *persona_summary_lines(stats["personas"])]
     return "\n".join(lines) + "\n"
-
-
 
 
 def persona_summary_lines(personas: dict[str, Any]) -> list[str]:

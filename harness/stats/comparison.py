@@ -2,7 +2,8 @@
 
 Per model against the baseline: AlpacaEval's head-to-head metrics on the judge's
 position-swapped preferences (preference = 1 + P(model wins)), the length-controlled win
-rate (joint instruction difficulty across the compared models), average length in
+rate (its prompts are not AlpacaEval's, so the instruction difficulty is estimated jointly
+over the compared models, and `lc_difficulty` says so), average length in
 characters, judge consistency. Across all judged pairs: Bradley-Terry ratings with
 prompt-bootstrap CIs and a rank table with CI-aware ties, the win-rate matrix, and paired
 tests of "B beats A" between every two models judged against the same baseline.
@@ -65,7 +66,7 @@ def _model_rows(
     baseline: str,
     tally: _Tally,
     outputs: dict[str, list[str]],
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], str]:
     """One leaderboard row per model: head-to-head metrics, LC win rate, length, consistency."""
     prefs, consistency, failed = tally.prefs, tally.consistency, tally.failed
     annotations = {
@@ -76,7 +77,7 @@ def _model_rows(
         for (a, b), ps in prefs.items()
         if a == baseline and ps
     }
-    lc = length_controlled_winrates(annotations) if annotations else {}
+    lc, difficulty = length_controlled_winrates(annotations) if annotations else ({}, None)
     n_prompts = len(outputs[baseline])
     rows = []
     for label in labels:
@@ -87,18 +88,20 @@ def _model_rows(
         if label == baseline:
             row.update(
                 win_rate=50.0, standard_error=0.0, length_controlled_winrate=50.0, n_total=n_prompts
-            )
+            )  # the baseline against itself, by construction
         elif (baseline, label) in prefs:
             p = prefs[(baseline, label)]
             row.update(head_to_head([1.0 + v for v in p.values()]))
-            row["length_controlled_winrate"] = lc.get(label)
+            fit = lc.get(label)
+            row["length_controlled_winrate"] = None if fit is None else fit.winrate
+            row["lc_standard_error"] = None if fit is None else fit.standard_error
             row["judge_failed"] = failed.get((baseline, label), 0)
             c = rate(consistency.get((baseline, label), []), suite="", metric="consistency")
             row["judge_consistency"] = (
                 None if c is None else c.model_dump(include={"value", "ci_low", "ci_high", "n"})
             )
         rows.append(row)
-    return rows
+    return rows, "none" if difficulty is None else difficulty.source
 
 
 def _empirical_matrix(
@@ -144,7 +147,7 @@ def compare_statistics(
     """All numbers of the comparison (see the module docstring)."""
     tally = _tally(meta, results)
     prefs = tally.prefs
-    rows = _model_rows(labels, baseline, tally, outputs)
+    rows, lc_difficulty = _model_rows(labels, baseline, tally, outputs)
     index = {label: i for i, label in enumerate(labels)}
     battles = [(k, index[a], index[b], p) for (a, b), ps in prefs.items() for k, p in ps.items()]
     ratings = (
@@ -155,6 +158,7 @@ def compare_statistics(
     return {
         "baseline": baseline,
         "models": rows,
+        "lc_difficulty": lc_difficulty,
         "bradley_terry": None
         if ratings is None
         else {
