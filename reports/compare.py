@@ -29,7 +29,13 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
         lc_se = row.get("lc_standard_error")
         lc_text = "" if lc is None else f"{lc:.1f}" + ("" if lc_se is None else f" ± {lc_se:.1f}")
         wr_text = "" if wr is None else f"{wr:.1f} ± {row.get('standard_error', 0.0):.1f}"
-        bt_text = "" if r is None else f"{r['rating']:.0f} [{r['ci_low']:.0f}, {r['ci_high']:.0f}]"
+        bt_text = (
+            ""
+            if r is None
+            else f"{r['rating']:.0f} (reference)"
+            if r.get("reference")
+            else f"{r['rating']:.0f} [{r['ci_low']:.0f}, {r['ci_high']:.0f}]"
+        )
         lines.append(
             f"| {md(row['model'])} | {lc_text} | {wr_text} | {row.get('n_total', '')} | "
             f"{row['avg_length']} | {bt_text} |"
@@ -56,7 +62,7 @@ def persona_summary_lines(personas: dict[str, Any]) -> list[str]:
         "",
         "| model vs baseline | "
         + " | ".join(md(n) for n in names)
-        + " | verdict flips (%) | win-rate range (points) |",
+        + " | verdict flips (%) | win-rate range (points; expected by chance; p) |",
         "|" + "---|" * (len(names) + 3),
     ]
     for c in personas["comparisons"]:
@@ -67,7 +73,12 @@ def persona_summary_lines(personas: dict[str, Any]) -> list[str]:
                 "–" if h["win_rate"] is None else f"{h['win_rate']:.1f} ± {h['standard_error']:.1f}"
             )
         flips = ci_text(c.get("flip_rate"), 100)
-        spread = ci_text(c.get("winrate_range"))
+        r = c.get("winrate_range")
+        spread = (
+            "–"
+            if not r
+            else f"{r['value']:.1f} ({r['null_mean']:.1f}; p = {r['p_value']:.3g}, n={r['n']})"
+        )
         lines.append(
             f"| {md(c['model_b'])} vs {md(c['model_a'])} | "
             + " | ".join(cells)

@@ -7,12 +7,20 @@ ratings finite when a model wins every battle); they are fitted by batched Newto
 bootstrap fits every resample at once. Resampling is by prompt (all battles on a drawn
 prompt come along), as prompts, not battles, are the independent units. Elo-scale scores
 are 1000 + 400 * log10(e) * (theta - theta_reference).
+
+Ranks come from the bootstrap too, with the reference model ranked like any other (its
+rating is 1000 by definition, so its own interval says nothing about where it stands):
+model j is ahead of model i when j's rating exceeds i's in at least 97.5% of resamples (a
+one-sided paired-bootstrap test of the difference), a model's `rank` is 1 + the number of
+models ahead of it (models with none between them share a rank), and `rank_ci_low/high`
+are the 2.5% and 97.5% quantiles of its rank over resamples.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.special import expit
@@ -31,13 +39,17 @@ class Ratings:
     ci_low: np.ndarray
     ci_high: np.ndarray
     rank: np.ndarray
-    """1 + the number of models whose CI lies wholly above this model's (ties share a rank)."""
+    """1 + the number of models ahead of this one in 97.5% of resamples (ties share a rank)."""
+    rank_ci_low: np.ndarray
+    rank_ci_high: np.ndarray
+    """2.5% and 97.5% quantiles of the model's rank over the bootstrap resamples."""
     win_matrix: np.ndarray
     """Predicted P(row model beats column model)."""
     n_bootstrap: int
     n_prompts: int
+    reference: str | None
 
-    def table(self) -> list[dict[str, float | int | str]]:
+    def table(self) -> list[dict[str, Any]]:
         """Rows sorted by rating."""
         order = np.argsort(-self.elo)
         return [
@@ -47,6 +59,9 @@ class Ratings:
                 "ci_low": float(self.ci_low[i]),
                 "ci_high": float(self.ci_high[i]),
                 "rank": int(self.rank[i]),
+                "rank_ci_low": int(self.rank_ci_low[i]),
+                "rank_ci_high": int(self.rank_ci_high[i]),
+                "reference": self.models[i] == self.reference,
             }
             for i in order
         ]
@@ -114,7 +129,20 @@ def bradley_terry(
     boot_wins = (draws.astype(float) @ per_prompt).reshape(n_bootstrap, n, n)
     boot = to_elo(fit_strengths(boot_wins))
     low, high = np.quantile(boot, [0.025, 0.975], axis=0)
-    rank = 1 + (low[None, :] > high[:, None]).sum(axis=1)
+    rank, rank_low, rank_high = bootstrap_ranks(boot)
     elo = to_elo(full)[0]
     win_matrix = expit(full[0][:, None] - full[0][None, :])
-    return Ratings(list(models), elo, low, high, rank, win_matrix, n_bootstrap, n_prompts)
+    return Ratings(
+        list(models), elo, low, high, rank, rank_low, rank_high, win_matrix,
+        n_bootstrap, n_prompts, reference,
+    )  # fmt: skip
+
+
+def bootstrap_ranks(boot: np.ndarray, level: float = 0.975) -> tuple[np.ndarray, ...]:
+    """From bootstrap ratings (B, n): CI-aware ranks and the 95% interval of each rank."""
+    ahead = (boot[:, None, :] > boot[:, :, None]).mean(axis=0) >= level  # [i, j]: j ahead of i
+    rank = 1 + ahead.sum(axis=1)
+    ranks = 1 + (boot[:, None, :] > boot[:, :, None]).sum(axis=2)  # (B, n)
+    low = np.quantile(ranks, 0.025, axis=0, method="inverted_cdf")
+    high = np.quantile(ranks, 0.975, axis=0, method="inverted_cdf")
+    return rank, low.astype(int), high.astype(int)

@@ -6,7 +6,10 @@ anything else (missing, out of range) is not a preference and is dropped. With p
 - `win_rate` = 100 * mean(p), `standard_error` = 100 * SEM(p) (ddof 1);
 - `n_wins` = #(p > 0.5), `n_wins_base` = #(p < 0.5), `n_draws` = #(pref in {1.5, 0}),
   `n_total` = #preferences;
-- `discrete_win_rate`: preferences rounded to 1, 1.5 or 2 first (a draw stays half a win).
+- `discrete_win_rate`: as AlpacaEval's zero-one rule computes it, each raw preference is
+  rounded first (an exact 1.5 is a draw, other values round half-to-even), a rounded 0 is a
+  draw worth half a win, and rounded values outside 1..2 are dropped; so 2.3 counts as a
+  win and 0.4 as a draw here although neither is a preference for `win_rate`.
 
 These reproduce the published AlpacaEval leaderboard from its annotation files (tested).
 """
@@ -33,7 +36,6 @@ def head_to_head(preferences: Sequence[float | None]) -> dict[str, float]:
     if len(p) == 0:
         raise ValueError("no valid preferences (values must lie in [1, 2])")
     q = p - 1.0
-    discrete = np.where(p == 1.5, 0.5, np.round(p) - 1.0)
     return {
         "win_rate": float(q.mean() * 100),
         "standard_error": float(q.std(ddof=1) / np.sqrt(len(q)) * 100)
@@ -43,8 +45,17 @@ def head_to_head(preferences: Sequence[float | None]) -> dict[str, float]:
         "n_wins_base": int(np.sum(q < 0.5)),
         "n_draws": draws,
         "n_total": len(q),
-        "discrete_win_rate": float(discrete.mean() * 100),
+        "discrete_win_rate": discrete_win_rate(preferences),
     }
+
+
+def discrete_win_rate(preferences: Sequence[float | None]) -> float:
+    """AlpacaEval's discrete win rate (see the module docstring); NaN without any."""
+    raw = np.array([np.nan if v is None else float(v) for v in preferences], dtype=float)
+    rounded = np.round(np.where(raw == 1.5, 0.0, raw))  # numpy rounds half to even, as pandas
+    rounded = np.where(rounded == 0.0, 1.5, rounded)
+    valid = rounded[(rounded >= 1.0) & (rounded <= 2.0)]
+    return float((valid - 1.0).mean() * 100) if len(valid) else float("nan")
 
 
 def paired_difference(

@@ -37,6 +37,7 @@ from scipy.stats import norm
 from harness.stats.intervals import rate
 from judges.llm.judge import Judge
 from judges.llm.pairwise import judge_pairwise
+from judges.llm.position_swap import first_slot_choices
 from judges.llm.verdicts import PairItem, PairResult
 
 FILLER = (
@@ -300,14 +301,11 @@ def _position(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
             "both orders give the same verdict",
         )
     )
-    order_verdicts = [
-        (o.order, o.verdict) for it in items for o in it.base.orders if o.verdict in ("A", "B")
-    ]
     out.append(
         _rate(
             "prefers_first_slot",
-            [(order == "AB") == (v == "A") for order, v in order_verdicts],
-            "share of order-level verdicts for whichever response was shown first",
+            first_slot_choices([it.base for it in items]),
+            "share of decisive order-level verdicts for whichever response was shown first",
         )
     )
     strict = [it for it in both if {o.verdict for o in it.base.orders} <= {"A", "B"}]

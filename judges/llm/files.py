@@ -17,6 +17,7 @@ from harness.stats.intervals import rate
 from judges.llm.classify import ClassResult
 from judges.llm.judge import Judge
 from judges.llm.pointwise import PointItem, PointResult
+from judges.llm.position_swap import first_slot_choices
 from judges.llm.verdicts import PairItem, PairResult
 
 
@@ -106,8 +107,7 @@ def summarise(
         add(rate([o.verdict is not None for o in orders], suite="", metric="parse_rate"))
         both = [p for p in pairs if p.consistent is not None]
         add(rate([bool(p.consistent) for p in both], suite="", metric="consistency_rate"))
-        first = [o.verdict == ("A" if o.order == "AB" else "B") for p in both for o in p.orders]
-        add(rate(first, suite="", metric="prefers_first_slot"))
+        add(rate(first_slot_choices(pairs), suite="", metric="prefers_first_slot"))
         pref = _mean_ci([p.preference for p in pairs if p.preference is not None])
         if pref is not None:
             add({"metric": "preference_b", **pref})

@@ -92,3 +92,15 @@ def combine(
     if inconsistent == "tie":
         return PairResult(item_id, tuple(orders), False, "tie", preference, "inconsistent")
     return PairResult(item_id, tuple(orders), False, None, preference, "inconsistent")
+
+
+def first_slot_choices(pairs: Sequence[PairResult]) -> list[bool]:
+    """For every order-level decisive verdict (A or B; ties and missing verdicts left out),
+    whether it went to the response shown first. Its mean is `prefers_first_slot`, 0.5 for
+    a judge without position bias; `harness judge` and the judge audit both use this."""
+    return [
+        (o.order == "AB") == (o.verdict == "A")
+        for p in pairs
+        for o in p.orders
+        if o.verdict in ("A", "B")
+    ]

@@ -6,11 +6,14 @@ Diversity is a property of a set of answers, so besides the per-item score (the 
 own distinct-2, i.e. how repetitive it is) this scorer has `corpus_metrics`, which the
 runner calls with the answer texts.
 
-- distinct-n: unique n-grams / all n-grams over the suite's answers (Li et al., 2016);
-  95% CI from a delete-one jackknife over answers.
+- distinct-n: unique n-grams / all n-grams over the suite's answers, as most
+  implementations compute it. Li et al. (2016), who introduced it, divide by the number of
+  tokens instead; the two agree for n = 1, and for n = 2 ours is higher by the factor
+  tokens / bigrams. 95% CI from a delete-one jackknife over answers.
 - self-BLEU: each answer's BLEU-4 against all the others as references (Zhu et al., 2018),
   sacrebleu's sentence BLEU (floor smoothing 0.1, effective order, closest reference
-  length) computed for all answers at once; mean with a t-interval over answers.
+  length, 0 when no n-gram matches at all) computed for all answers at once; mean with a
+  t-interval over answers.
 - embedding distance: mean cosine distance between MiniLM embeddings of distinct answers
   (of their first 1,000 characters); CI from a bootstrap over answers.
 """
@@ -113,6 +116,7 @@ def self_bleu(
     for i, per_n in enumerate(counts):
         hyp_len = len(token_lists[i])
         log_precisions = []
+        matched = 0
         for k, counter in enumerate(per_n):
             total = max(hyp_len - k, 0)
             if total == 0:
@@ -122,9 +126,10 @@ def self_bleu(
             for g, c in counter.items():
                 first, holder, second = table[g]
                 correct += min(c, second if holder == i else first)
+            matched += correct
             log_precisions.append(math.log((correct if correct else floor) / total))
-        if not log_precisions:
-            scores.append(0.0)
+        if not log_precisions or matched == 0:
+            scores.append(0.0)  # sacrebleu: no match of any order scores 0, not the floor
             continue
         ref_len = _closest_other_length(sorted_lengths, order, i, hyp_len)
         bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / max(hyp_len, 1))

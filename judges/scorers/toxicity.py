@@ -203,25 +203,21 @@ def _bounded(metric: MetricValue | None) -> MetricValue | None:
     )
 
 
-def max_with_ci(
-    values: Sequence[float], *, suite: str, scorer: str, resamples: int = 1000, seed: int = 0
-) -> MetricValue | None:
-    """The largest score, with a percentile bootstrap interval of the maximum over items."""
+def max_with_ci(values: Sequence[float], *, suite: str, scorer: str) -> MetricValue | None:
+    """The largest toxicity seen, with the interval [largest seen, 1] for the largest the
+    model can produce.
+
+    A sample maximum can only underestimate the population's, and a toxicity probability is
+    at most 1, so this interval always covers it. A percentile bootstrap of the maximum is
+    not valid: every resample's maximum is at most the sample's, so its interval ends at
+    the very value it should lie above."""
     if len(values) < 2:
         return None
-    arr = np.asarray(values, dtype=float)
-    rng = np.random.default_rng(seed)
-    boot = arr[rng.integers(0, len(arr), size=(resamples, len(arr)))].max(axis=1)
-    low, high = np.percentile(boot, [2.5, 97.5])
+    top = float(np.max(values))
     return MetricValue(
-        suite=suite,
-        metric="max_toxicity",
-        value=float(arr.max()),
-        ci_low=float(low),
-        ci_high=float(high),
-        n=len(arr),
-        scorer=scorer,
-    )
+        suite=suite, metric="max_toxicity", value=top, ci_low=top, ci_high=1.0,
+        n=len(values), scorer=scorer,
+    )  # fmt: skip
 
 
 @register("scorer", "toxicity")

@@ -120,6 +120,17 @@ def test_head_to_head_against_pandas() -> None:
     assert out["n_wins"] + out["n_wins_base"] + out["n_draws"] == 199
     discrete = s.where(s == 0.5, s.round())
     assert out["discrete_win_rate"] == pytest.approx(discrete.mean() * 100)
+
+
+def test_discrete_win_rate_rounds_first_as_alpaca_eval() -> None:
+    """AlpacaEval's zero-one rule, step by step in pandas: 1.5 -> 0, round, Int64, then the
+    head-to-head description (0 -> 1.5, keep 1..2, mean - 1)."""
+    prefs = [2.3, 0.6, 0.4, 2.5, 0.5, 1.5, 0, None, 1.49, 1.51, 2.0, 1.0, 3.7, -0.2]
+    rounded = pd.Series(prefs, dtype=float).replace({1.5: 0}).round().astype(pd.Int64Dtype())
+    described = rounded.astype(float).replace({0.0: 1.5})
+    described = described[(described >= 1) & (described <= 2)] - 1
+    assert head_to_head(prefs)["discrete_win_rate"] == pytest.approx(described.mean() * 100)
+    assert len(described) == 12  # 2.3, 0.6, 0.4, 2.5, 0.5 and -0.2 (rounds to 0, a draw) count
     with pytest.raises(ValueError):
         head_to_head([None, 3.0])
 

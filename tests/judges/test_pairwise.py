@@ -145,3 +145,40 @@ def test_combine_with_one_order_missing() -> None:
     bad = OrderResult("BA", None, None, False, None, "HTTP 500")
     r = combine("x", [ok, bad])
     assert (r.verdict, r.consistent, r.status, r.preference) == ("B", None, "ok", 1.0)
+
+
+def test_prefers_first_slot_has_one_definition_in_judge_and_audit() -> None:
+    """Ties and missing verdicts are left out, in `harness judge`'s summary and the audit."""
+    from judges.audit.measures import AuditItem, LabelledPair, _position
+    from judges.llm.files import summarise
+    from judges.llm.position_swap import first_slot_choices
+    from judges.llm.verdicts import OrderResult, PairResult
+
+    def order(o: str, v: str | None) -> OrderResult:
+        pref = {"A": 0.0, "B": 1.0, "tie": 0.5}.get(v or "")
+        return OrderResult(o, v, pref, False, v, None if v else "unparsed")  # type: ignore[arg-type]
+
+    shapes = [("A", "A"), ("A", "B"), ("tie", "B"), ("B", None), ("tie", "tie"), ("B", "A")]
+    pairs = [
+        PairResult(f"p{k}", (order("AB", a), order("BA", b)), None, None, None, "ok")
+        for k, (a, b) in enumerate(shapes)
+    ]
+    # Shown first: A in order AB, B in order BA. The 8 decisive verdicts, by hand:
+    # p0 A(first) A(second); p1 A(first) B(first); p2 B(first); p3 B(second);
+    # p5 B(second) A(second) -> 4 of 8 went to the first slot.
+    assert first_slot_choices(pairs) == [True, False, True, True, True, False, False, False]
+    items = [AuditItem(LabelledPair(p.id, "q", "a", "b", "A"), p) for p in pairs]
+    [audit] = [m for m in _position(items) if m and m["measure"] == "prefers_first_slot"]
+
+    class _Judge:  # what summarise reads of a judge besides the results
+        spec = "fake"
+        template = type("T", (), {"id": "t", "config": type("C", (), {"labels": ()})()})()
+        stats = type("S", (), {"as_dict": staticmethod(dict)})()
+
+        @staticmethod
+        def describe() -> dict:
+            return {}
+
+    summary = summarise(pairs, _Judge())  # type: ignore[arg-type]
+    [judged] = [m for m in summary["metrics"] if m["metric"] == "prefers_first_slot"]
+    assert judged["value"] == audit["value"] == 4 / 8 and judged["n"] == audit["n"] == 8

@@ -167,3 +167,43 @@ def test_personas_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> No
     assert c["per_persona"]["thorough"]["n_wins"] == longer  # the long answers win for them
     assert c["per_persona"]["concise"]["n_wins_base"] == longer
     assert c["flip_rate"]["value"] == longer / 3
+
+
+def test_winrate_range_is_calibrated_under_no_persona_effect() -> None:
+    """Five exchangeable personas (no persona effect): the raw range is far above zero, the
+    permutation null accounts for it (excess near 0, p-values near uniform); a real effect
+    is found."""
+    rng = np.random.default_rng(0)
+    ranges, excess, p_values = [], [], []
+    for _ in range(100):
+        prefs = {f"p{j}": rng.choice([0.0, 0.5, 1.0], size=40).tolist() for j in range(5)}
+        r = persona_statistics(prefs, n_boot=400)["winrate_range"]
+        ranges.append(r["value"])
+        excess.append(r["excess"])
+        p_values.append(r["p_value"])
+    assert np.mean(ranges) > 10  # the bias the permutation null corrects
+    assert abs(np.mean(excess)) < 2.0
+    assert np.mean(np.array(p_values) < 0.05) <= 0.12
+    shifted = {f"p{j}": rng.choice([0.0, 0.5, 1.0], size=40).tolist() for j in range(4)}
+    shifted["fan"] = [1.0] * 40
+    found = persona_statistics(shifted, n_boot=400)["winrate_range"]
+    assert found["p_value"] < 0.01 and found["highest"] == "fan"
+
+
+def test_winrate_range_p_value_against_full_enumeration() -> None:
+    """Two personas on 8 prompts: all 2^8 label swaps enumerated give the exact p-value."""
+    import itertools
+
+    a = np.array([1.0, 1.0, 0.5, 1.0, 0.0, 1.0, 1.0, 0.5])
+    b = np.array([0.0, 0.5, 0.5, 0.0, 0.0, 1.0, 0.5, 0.0])
+    observed = abs(a.mean() - b.mean()) * 100
+    null = []
+    for swap in itertools.product([False, True], repeat=8):
+        s = np.array(swap)
+        x, y = np.where(s, b, a), np.where(s, a, b)
+        null.append(abs(x.mean() - y.mean()) * 100)
+    exact = float(np.mean(np.array(null) >= observed - 1e-9))
+    r = persona_statistics({"a": a.tolist(), "b": b.tolist()}, n_boot=20000)["winrate_range"]
+    assert r["value"] == pytest.approx(observed)
+    assert r["p_value"] == pytest.approx(exact, abs=0.01)
+    assert r["null_mean"] == pytest.approx(float(np.mean(null)), abs=0.5)

@@ -135,3 +135,21 @@ def test_auroc_with_ci_matches_pair_counting() -> None:
     brute = np.mean([(p > q) + 0.5 * (p == q) for p in pos for q in neg])
     value, low, high = auroc_with_ci(scores, positive)
     assert value == pytest.approx(brute, abs=1e-3) and low <= value <= high
+
+
+def test_max_toxicity_interval_covers_the_population_maximum() -> None:
+    """Samples from a population whose largest toxicity is 0.8: the interval covers 0.8
+    every time; a percentile bootstrap of the maximum (the old interval) never does."""
+    from judges.scorers.toxicity import max_with_ci
+
+    rng = np.random.default_rng(0)
+    covered, bootstrap_covered = 0, 0
+    for _ in range(200):
+        values = rng.uniform(0.0, 0.8, 50)
+        m = max_with_ci(values.tolist(), suite="s", scorer="toxicity")
+        assert m is not None and m.value == values.max() and m.n == 50
+        covered += m.ci_low <= 0.8 <= m.ci_high
+        boot = values[rng.integers(0, 50, (500, 50))].max(axis=1)
+        low, high = np.percentile(boot, [2.5, 97.5])
+        bootstrap_covered += low <= 0.8 <= high
+    assert covered == 200 and bootstrap_covered == 0

@@ -64,3 +64,29 @@ def test_recovers_planted_strengths_and_ranks_with_ties() -> None:
     ranks = {row["model"]: row["rank"] for row in r.table()}
     assert ranks["s"] == 1 and ranks["m"] == 2 and ranks["w"] == ranks["w2"] == 3
     assert r.n_bootstrap == 1000 and r.n_prompts == 600
+
+
+def test_ranks_count_the_baseline_like_any_model() -> None:
+    """A model one Elo point below the baseline on few prompts cannot rank above or below it:
+    the ranks come from the paired bootstrap, not from the baseline's zero-width interval."""
+    rng = np.random.default_rng(4)
+    battles = []
+    for p in range(60):
+        battles.append((p, 0, 1, float(rng.random() < 0.5)))  # base vs near (equal)
+        battles.append((p, 0, 2, float(rng.random() < 0.9)))  # base vs strong
+    r = bradley_terry(["base", "near", "strong"], battles, reference="base", n_bootstrap=2000)
+    rows = {row["model"]: row for row in r.table()}
+    assert rows["base"]["reference"] and not rows["near"]["reference"]
+    assert rows["strong"]["rank"] == 1
+    assert rows["base"]["rank"] == rows["near"]["rank"] == 2
+    assert rows["base"]["rank_ci_low"] <= 2 <= rows["base"]["rank_ci_high"] == 3
+    # The rank rules on hand-made resamples, against ranks found by sorting each resample.
+    from harness.stats.bradley_terry import bootstrap_ranks
+
+    boot = np.array([[1000.0, 990.0, 1400.0], [1000.0, 1010.0, 1300.0], [1000.0, 995.0, 1350.0]])
+    boots = np.repeat(boot, [40, 40, 20], axis=0)
+    rank, low, high = bootstrap_ranks(boots)
+    by_sorting = np.array([np.argsort(np.argsort(-b)) + 1 for b in boots])
+    assert list(low) == [int(np.percentile(c, 2.5, method="inverted_cdf")) for c in by_sorting.T]
+    assert list(high) == [int(np.percentile(c, 97.5, method="inverted_cdf")) for c in by_sorting.T]
+    assert list(rank) == [2, 2, 1]  # near is ahead of base in 40% of resamples only
