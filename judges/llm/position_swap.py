@@ -18,7 +18,7 @@ from typing import Literal
 from harness.core.errors import UserError
 from judges.llm.judge import Judge
 from judges.llm.parsing import parse_pairwise, weighted_preference
-from judges.llm.verdicts import Order, OrderResult, PairItem, PairResult, Verdict
+from judges.llm.verdicts import Order, OrderResult, PairItem, PairResult, PairStatus, Verdict
 
 Inconsistent = Literal["tie", "flag"]
 """What an inconsistent pair becomes: a tie, or no verdict (flagged)."""
@@ -76,15 +76,21 @@ def order_result(
 def combine(
     item_id: str, orders: Sequence[OrderResult], inconsistent: Inconsistent = "tie"
 ) -> PairResult:
-    """Combine per-order results into one verdict."""
+    """Combine per-order results into one verdict.
+
+    A pair is decided only when every order it was asked in has a verdict: a pair judged in
+    one order only is not a verdict (for a position-biased judge it would be the first slot).
+    A missing order makes the pair `failed` when a request got no reply (a re-run asks it
+    again), else `incomplete` (one order unparsed) or `unparsed` (none parsed)."""
     decided = [o for o in orders if o.verdict is not None]
-    if not decided:
-        failed = all(o.error and o.error != "unparsed verdict" for o in orders)
-        return PairResult(
-            item_id, tuple(orders), None, None, None, "failed" if failed else "unparsed"
-        )
+    if len(decided) < len(orders):
+        if any(o.error and o.error != "unparsed verdict" for o in orders):
+            status: PairStatus = "failed"
+        else:
+            status = "incomplete" if decided else "unparsed"
+        return PairResult(item_id, tuple(orders), None, None, None, status)
     preference = sum(o.preference for o in decided if o.preference is not None) / len(decided)
-    if len(decided) < 2:
+    if len(decided) < 2:  # --no-swap: one order by request
         return PairResult(item_id, tuple(orders), None, decided[0].verdict, preference, "ok")
     consistent = len({o.verdict for o in decided}) == 1
     if consistent:

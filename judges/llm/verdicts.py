@@ -45,6 +45,10 @@ class OrderResult:
     """Why there is no verdict: the request failed, or the reply could not be parsed."""
 
 
+PairStatus = Literal["ok", "inconsistent", "incomplete", "unparsed", "failed"]
+"""`incomplete`: one order has a verdict and the other none, so the pair has no verdict."""
+
+
 @dataclass(frozen=True)
 class PairResult:
     """Both orders and their combination."""
@@ -57,4 +61,4 @@ class PairResult:
     """Combined verdict; None when no order has one or an inconsistent pair is flagged."""
     preference: float | None
     """Mean P(B wins) over the orders with a verdict."""
-    status: Literal["ok", "inconsistent", "unparsed", "failed"]
+    status: PairStatus

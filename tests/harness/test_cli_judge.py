@@ -189,6 +189,10 @@ def test_judging_through_twenty_percent_faults(tmp_path: Path) -> None:
         o["verdict"] is not None or o["error"] for o in orders
     )  # judged, or a recorded reason
     assert all(("gave up after 2 attempts" in o["error"]) for o in failed)
+    # A pair with an order missing is never decisive (the first-slot judge would make it so).
+    half = [r for r in rows if sum(o["verdict"] is not None for o in r["orders"]) == 1]
+    assert half and all(r["verdict"] is None and r["preference"] is None for r in half)
+    assert all(r["status"] in ("failed", "incomplete") for r in half)
     summary = json.loads((tmp_path / "j.summary.json").read_text())
     assert summary["usage"]["failed"] == len(failed) > 0
     assert first.exit_code == 3 and f"{len(failed)} judgment(s) failed" in first.stderr

@@ -138,13 +138,20 @@ def test_seeded_order_is_reproducible_and_balanced() -> None:
     assert orders != [seeded_order(it, seed=1) for it in items]
 
 
-def test_combine_with_one_order_missing() -> None:
+def test_a_pair_judged_in_one_order_only_is_not_a_verdict() -> None:
     from judges.llm.verdicts import OrderResult
 
     ok = OrderResult("AB", "B", 1.0, False, "[[B]]", None)
     bad = OrderResult("BA", None, None, False, None, "HTTP 500")
+    unparsed = OrderResult("BA", None, None, False, "hmm", "unparsed verdict")
     r = combine("x", [ok, bad])
-    assert (r.verdict, r.consistent, r.status, r.preference) == ("B", None, "ok", 1.0)
+    assert (r.verdict, r.consistent, r.status, r.preference) == (None, None, "failed", None)
+    r = combine("x", [ok, unparsed])
+    assert (r.verdict, r.consistent, r.status, r.preference) == (None, None, "incomplete", None)
+    r = combine("x", [unparsed, bad])
+    assert (r.verdict, r.status) == (None, "failed")
+    # --no-swap asks one order on purpose: that order's verdict is the pair's.
+    assert combine("x", [ok]).verdict == "B" and combine("x", [ok]).status == "ok"
 
 
 def test_prefers_first_slot_has_one_definition_in_judge_and_audit() -> None:
