@@ -6,7 +6,11 @@ Part 1 runs `harness run --engine openai` against the loopback fake endpoint (ea
 after `--latency` seconds), sends SIGKILL at a random moment, and runs the same command
 again, `--cycles` times, then once to completion. It prints cycles survived, and items
 lost and duplicated (from items.jsonl against the suite).
-Part 2 judges 100 pairs with `harness judge pairwise` against an endpoint that answers 20%
+Part 2 kills `harness judge pairwise` (40 pairs, 0.2 s per reply) at random moments over
+`--cycles` cycles, then lets it finish, and counts at the endpoint the replies it answered:
+each answered judgment asked again is one the kill lost (only replies in flight can be),
+and the final output is checked for every pair exactly once.
+Part 3 judges 100 pairs with `harness judge pairwise` against an endpoint that answers 20%
 of requests with a fault (429, 500, a hang past the timeout, truncated JSON, garbage) and
 prints judged, failed-and-recorded, and the exit status.
 """
@@ -92,6 +96,39 @@ def write_pairs(path: Path, n: int) -> Path:
     return path
 
 
+def judge_kill_cycles(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
+    """`kill -9` of judging at random moments; answered judgments lost and duplicated."""
+    rng = random.Random(args.seed + 1)
+    log = work / "answered.jsonl"
+    server, url = endpoint("--latency", "0.2", "--log", str(log))
+    pairs = write_pairs(work / "kill-pairs.jsonl", 40)
+    cmd = [
+        *(sys.executable, "-m", "harness", "judge", "pairwise", "--input", str(pairs)),
+        *("--output", str(work / "kill.jsonl"), "--judge", "openai:fake"),
+        *("--judge-base-url", url, "--concurrency", "2", "--store", str(work / "judge.sqlite")),
+    ]
+    try:
+        for _ in range(args.cycles):
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(1.5, 4.0))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    finally:
+        server.terminate()
+        server.wait()
+    answered = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
+    again = len(answered) - len(set(answered))
+    rows = [json.loads(line) for line in (work / "kill.jsonl").read_text().splitlines()]
+    ids = [r["id"] for r in rows]
+    print(
+        f"judge kill/resume: {args.cycles} kills, final exit status {final.returncode}; "
+        f"{len(set(answered))} distinct judgments answered by the endpoint, {len(answered)} answers "
+        f"in all: {again} answered judgment(s) asked again (lost in flight; at most 2 per kill at "
+        f"concurrency 2); output {len(set(ids))} of 40 pairs, duplicated {len(ids) - len(set(ids))}"
+    )
+
+
 def fault_run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
     """Judge 100 pairs against an endpoint that fails 20% of requests in five ways."""
     server, url = endpoint(
@@ -163,6 +200,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="harness-chaos-"))
     env = {**os.environ, "HARNESS_HOME": str(work / "home")}
     kill_cycles(args, work, env)
+    judge_kill_cycles(args, work, env)
     fault_run(args, work, env)
     print(f"work directory: {work}")
 

@@ -44,7 +44,7 @@ def main() -> None:
                 "fake", base_url=url, concurrency=c, retry=RetryPolicy(max_retries=0)
             )
             start = time.perf_counter()
-            replies = backend.complete_many(requests, Budget(), lambda k: None)
+            replies = backend.complete_many(requests, Budget(), lambda k, reply: None)
             secs = time.perf_counter() - start
             failed = sum(r.error is not None for r in replies)
             rates[c] = args.requests / secs

@@ -102,6 +102,10 @@ verdict token the judge puts far below its first choice still weighs in (a posit
 small judge often ranks the second slot's letter below fifth)."""
 
 
+OnReply = Callable[[int, JudgeReply], None]
+"""Called with a request's index and its reply the moment the reply arrives."""
+
+
 class JudgeBackend(Protocol):
     """Answers judge requests."""
 
@@ -110,9 +114,10 @@ class JudgeBackend(Protocol):
         ...
 
     def complete_many(
-        self, requests: Sequence[JudgeRequest], budget: Budget, on_done: Callable[[int], None]
+        self, requests: Sequence[JudgeRequest], budget: Budget, on_reply: OnReply
     ) -> list[JudgeReply]:
-        """One reply per request, in order; `on_done(k)` after each k finished."""
+        """One reply per request, in order; `on_reply(index, reply)` as each one arrives, so
+        the caller can keep it before the rest are done."""
         ...
 
 
@@ -227,27 +232,27 @@ class OpenAIBackend:
             )
 
     async def _all(
-        self, requests: Sequence[JudgeRequest], budget: Budget, on_done: Callable[[int], None]
+        self, requests: Sequence[JudgeRequest], budget: Budget, on_reply: OnReply
     ) -> list[JudgeReply]:
         client = self._client()
         sem = asyncio.Semaphore(self.concurrency)
 
-        async def tracked(req: JudgeRequest) -> JudgeReply:
+        async def tracked(index: int, req: JudgeRequest) -> JudgeReply:
             reply = await self._one(client, sem, req, budget)
-            on_done(1)
+            on_reply(index, reply)
             return reply
 
         try:
-            return list(await asyncio.gather(*(tracked(r) for r in requests)))
+            return list(await asyncio.gather(*(tracked(k, r) for k, r in enumerate(requests))))
         finally:
             await client.close()
 
     def complete_many(
-        self, requests: Sequence[JudgeRequest], budget: Budget, on_done: Callable[[int], None]
+        self, requests: Sequence[JudgeRequest], budget: Budget, on_reply: OnReply
     ) -> list[JudgeReply]:
         if not requests:
             return []
-        return asyncio.run(self._all(requests, budget, on_done))
+        return asyncio.run(self._all(requests, budget, on_reply))
 
 
 def _first_token_logprobs(choice: Any) -> dict[str, float] | None:
@@ -292,7 +297,7 @@ class LocalBackend:
         return self._engine
 
     def complete_many(
-        self, requests: Sequence[JudgeRequest], budget: Budget, on_done: Callable[[int], None]
+        self, requests: Sequence[JudgeRequest], budget: Budget, on_reply: OnReply
     ) -> list[JudgeReply]:
         replies: list[JudgeReply] = []
         engine = self.engine()
@@ -315,13 +320,15 @@ class LocalBackend:
             for ok in allowed:
                 if not ok:
                     replies.append(JudgeReply(None, error="budget exhausted"))
-                    continue
-                req, out = next(done)
-                c = out[0]
-                budget.tokens += c.prompt_tokens + c.completion_tokens
-                top = c.top_logprobs if req.logprobs else None
-                replies.append(JudgeReply(c.text, top, c.prompt_tokens, c.completion_tokens, per))
-            on_done(len(chunk))
+                else:
+                    req, out = next(done)
+                    c = out[0]
+                    budget.tokens += c.prompt_tokens + c.completion_tokens
+                    top = c.top_logprobs if req.logprobs else None
+                    replies.append(
+                        JudgeReply(c.text, top, c.prompt_tokens, c.completion_tokens, per)
+                    )
+                on_reply(len(replies) - 1, replies[-1])
         return replies
 
 

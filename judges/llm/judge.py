@@ -24,6 +24,7 @@ from judges.llm.backends import (
 from judges.llm.template import JudgeTemplate
 
 CHUNK = 64
+"""Requests handed to the backend at once (each reply is stored as it arrives, not per chunk)."""
 
 
 @dataclass(frozen=True)
@@ -143,23 +144,19 @@ class Judge:
         start = time.perf_counter()
         for at in range(0, len(missing), CHUNK):
             chunk = missing[at : at + CHUNK]
-            fresh = self.backend.complete_many([requests[i] for i in chunk], self.budget, on_done)
-            rows = []
-            for i, reply in zip(chunk, fresh, strict=True):
+
+            def keep(k: int, reply: JudgeReply, chunk: list[int] = chunk) -> None:
+                """Account for a reply and store it the moment it arrives: a kill loses at
+                most the replies still in flight."""
+                i = chunk[k]
                 replies[i] = reply
                 self._account(reply)
-                if reply.error is None and reply.text is not None:
-                    rows.append(
-                        (
-                            keys[i],
-                            identity,
-                            self.template.id,
-                            requests[i].key_parts(),
-                            asdict(reply),
-                        )
-                    )
-            if self.store is not None and rows:
-                self.store.put_judgments(rows)
+                if self.store is not None and reply.error is None and reply.text is not None:
+                    row = (keys[i], identity, self.template.id, requests[i].key_parts())
+                    self.store.put_judgments([(*row, asdict(reply))])
+                on_done(1)
+
+            self.backend.complete_many([requests[i] for i in chunk], self.budget, keep)
         self.stats.seconds += time.perf_counter() - start
         return [replies[i] for i in range(len(requests))]
 

@@ -15,9 +15,16 @@ def ask(
 ):
     backend = OpenAIBackend("judge", base_url=endpoint.url, concurrency=4, retry=retry)
     requests = [JudgeRequest((Message(role="user", content=p),), 8) for p in prompts]
-    done: list[int] = []
-    replies = backend.complete_many(requests, budget or Budget(), done.append)
-    assert sum(done) == len(prompts)
+    arrived: dict[int, object] = {}
+
+    def keep(k: int, reply: object) -> None:
+        assert k not in arrived
+        arrived[k] = reply
+
+    replies = backend.complete_many(requests, budget or Budget(), keep)
+    # Each reply is handed over once, as it arrives, and is the one returned.
+    assert sorted(arrived) == list(range(len(prompts)))
+    assert all(arrived[k] is reply for k, reply in enumerate(replies))
     return replies
 
 

@@ -50,6 +50,14 @@ class _Handler(BaseHTTPRequestHandler):
         # delayed ACKs add ~40 ms to every request and flatter any concurrency gain.
         self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
+    def _log(self, body: dict[str, Any], status: int) -> None:
+        """One JSON line per answered request (prompt and status), when logging is on."""
+        path = self.server.endpoint.log_path
+        if path:
+            line = json.dumps({"prompt": body["messages"][-1]["content"], "status": status})
+            with self.server.endpoint._lock, open(path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+
     def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
         try:
             self.send_response(status)
@@ -93,6 +101,7 @@ class _Handler(BaseHTTPRequestHandler):
                 else endpoint.reply(body["messages"])
             )
             self._send(200, json.dumps(endpoint._completion(body, text)).encode())
+            self._log(body, 200)
 
 
 @dataclass
@@ -112,6 +121,8 @@ class FakeEndpoint:
     requests: list[dict[str, Any]] = field(default_factory=list)
     auth: list[str] = field(default_factory=list)
     faults_served: dict[str, int] = field(default_factory=dict)
+    log_path: str | None = None
+    """When set, every answered request is appended there as a JSON line (across processes)."""
 
     def __post_init__(self) -> None:
         unknown = {f for f in self.fault_rates if f not in FAULTS and not f.isdigit()}
@@ -206,12 +217,15 @@ def main() -> None:
         help=f"inject a fault at a rate, e.g. 500=0.1 (faults: {', '.join(FAULTS)} or any HTTP status)",
     )
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--log", default=None, help="append one JSON line per answered request")
     args = ap.parse_args()
     rates = {}
     for spec in args.fault:
         name, _, value = spec.partition("=")
         rates[name] = float(value)
-    endpoint = FakeEndpoint(latency=args.latency, fault_rates=rates, seed=args.seed)
+    endpoint = FakeEndpoint(
+        latency=args.latency, fault_rates=rates, seed=args.seed, log_path=args.log
+    )
     print(endpoint.url, flush=True)
     try:
         endpoint._thread.join()
