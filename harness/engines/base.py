@@ -7,9 +7,9 @@ from the results store never loads a model.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from harness.core.errors import UserError
 from harness.core.records import Completion, GenerationParams, Message
@@ -54,6 +54,10 @@ class PromptTooLongError(UserError):
         )
 
 
+OnChat = Callable[[int, list[Completion]], None]
+"""Called with a chat's index and its `params.n` completions once they are all there."""
+
+
 class Engine(Protocol):
     """Generates completions for chats."""
 
@@ -77,3 +81,13 @@ class Engine(Protocol):
         ...
 
 
+@runtime_checkable
+class StreamingEngine(Engine, Protocol):
+    """An engine whose completions arrive one by one (remote endpoints): the runner stores
+    each chat's completions as they arrive, so a kill loses only requests in flight."""
+
+    def generate_each(
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams, on_chat: OnChat
+    ) -> list[list[Completion]]:
+        """As `generate`, calling `on_chat` in the caller's thread as each chat completes."""
+        ...

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from typing import Any
 
 from harness.core.errors import UserError
 from harness.core.records import Completion, GenerationParams, Message
 from harness.core.registry import register
-from harness.engines.base import EngineConfig
+from harness.engines.base import EngineConfig, OnChat
 from harness.engines.openai_client import make_client, redact
 
 
@@ -79,14 +79,28 @@ class OpenAIEngine:
     def generate(
         self, chats: Sequence[Sequence[Message]], params: GenerationParams
     ) -> list[list[Completion]]:
+        return self.generate_each(chats, params, lambda i, completions: None)
+
+    def generate_each(
+        self, chats: Sequence[Sequence[Message]], params: GenerationParams, on_chat: OnChat
+    ) -> list[list[Completion]]:
+        """All completions, handing each chat's to `on_chat` (in this thread) as it completes."""
         self._get_client()
-        jobs = [(i, k) for i in range(len(chats)) for k in range(params.n)]
+        results: list[list[Completion | None]] = [[None] * params.n for _ in chats]
+        left = [params.n] * len(chats)
         with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
-            done = list(pool.map(lambda job: self._one(chats[job[0]], params, job[1]), jobs))
-        results: list[list[Completion]] = [[] for _ in chats]
-        for (i, _), completion in zip(jobs, done, strict=True):
-            results[i].append(completion)
-        return results
+            futures = {
+                pool.submit(self._one, chats[i], params, k): (i, k)
+                for i in range(len(chats))
+                for k in range(params.n)
+            }
+            for future in as_completed(futures):
+                i, k = futures[future]
+                results[i][k] = future.result()
+                left[i] -= 1
+                if left[i] == 0:
+                    on_chat(i, [c for c in results[i] if c is not None])
+        return [[c for c in chat if c is not None] for chat in results]
 
 
 @register("engine", "openai")

@@ -28,7 +28,7 @@ from harness.core.records import (
     Sample,
 )
 from harness.core.store import ResultsStore, content_key
-from harness.engines.base import Engine, EngineConfig, PromptTooLongError
+from harness.engines.base import Engine, EngineConfig, PromptTooLongError, StreamingEngine
 from harness.engines.factory import create_engine
 from harness.engines.ray_engine import RayShardedEngine
 from harness.jobs.run_outputs import write_outputs
@@ -78,16 +78,6 @@ class RunConfig:
     """The command line, recorded in the manifest."""
 
 
-
-
-
-
-
-
-
-
-
-
 def apply_limit(suites: list[Suite], limit: int | None) -> list[Suite]:
     """The first `limit` items of each suite."""
     if limit is None:
@@ -97,6 +87,26 @@ def apply_limit(suites: list[Suite], limit: int | None) -> list[Suite]:
     return [Suite(s.name, s.samples[:limit], s.source) for s in suites]
 
 
+def _plan(
+    jobs: Sequence[tuple[Suite, Sample]], identity: dict[str, Any], sampling: dict[str, Any], n: int
+) -> tuple[dict[str, list[Message]], dict[str, str], dict[str, list[str]], list[list[str]]]:
+    """Each distinct chat once (by content), where it comes from, its `n` generation keys,
+    and each job's keys."""
+    job_keys: list[list[str]] = []
+    chats: dict[str, list[Message]] = {}
+    where: dict[str, str] = {}
+    keys_by_chat: dict[str, list[str]] = {}
+    for suite, sample in jobs:
+        chat = sample.chat()
+        dumped = [m.model_dump() for m in chat]
+        ck = content_key(dumped)
+        if ck not in keys_by_chat:
+            chats[ck], where[ck] = chat, f"{suite.name}/{sample.id}"
+            keys_by_chat[ck] = [
+                content_key("generation", identity, sampling, dumped, i) for i in range(n)
+            ]
+        job_keys.append(keys_by_chat[ck])
+    return chats, where, keys_by_chat, job_keys
 
 
 def generate_stage(
@@ -114,38 +124,39 @@ def generate_stage(
     """
     identity = engine.identity()
     sampling = params.model_dump(exclude={"n"})
-    job_keys: list[list[str]] = []
-    chats: dict[str, list[Message]] = {}
-    where: dict[str, str] = {}
-    keys_by_chat: dict[str, list[str]] = {}
-    for suite, sample in jobs:
-        chat = sample.chat()
-        dumped = [m.model_dump() for m in chat]
-        ck = content_key(dumped)
-        if ck not in keys_by_chat:
-            chats[ck], where[ck] = chat, f"{suite.name}/{sample.id}"
-            keys_by_chat[ck] = [
-                content_key("generation", identity, sampling, dumped, i) for i in range(params.n)
-            ]
-        job_keys.append(keys_by_chat[ck])
+    chats, where, keys_by_chat, job_keys = _plan(jobs, identity, sampling, params.n)
     have = store.get_generations([k for keys in keys_by_chat.values() for k in keys])
     cached = len(have)
     pending = [ck for ck, keys in keys_by_chat.items() if any(k not in have for k in keys)]
     pending.sort(key=lambda ck: -sum(len(m.content) for m in chats[ck]))
     progress.start("generate", len(pending) * params.n)
+
+    def rows_of(ck: str, comps: list[Completion]) -> list[tuple[Any, ...]]:
+        dumped = [m.model_dump() for m in chats[ck]]
+        for i, c in enumerate(comps):
+            have[keys_by_chat[ck][i]] = c
+        return [
+            (keys_by_chat[ck][i], identity, sampling, dumped, i, c) for i, c in enumerate(comps)
+        ]
+
     for start in range(0, len(pending), engine.chunk_size):
         chunk = pending[start : start + engine.chunk_size]
+        batch = [chats[ck] for ck in chunk]
         try:
-            outs = engine.generate([chats[ck] for ck in chunk], params)
+            if isinstance(engine, StreamingEngine):  # stored as each answer arrives
+
+                def keep(k: int, comps: list[Completion], chunk: list[str] = chunk) -> None:
+                    store.put_generations(rows_of(chunk[k], comps))
+                    progress.advance(params.n)
+
+                engine.generate_each(batch, params, keep)
+                continue
+            outs = engine.generate(batch, params)
         except PromptTooLongError as e:
             raise UserError(f"{where[chunk[e.index]]}: {e}") from None
-        rows = []
-        for ck, comps in zip(chunk, outs, strict=True):
-            dumped = [m.model_dump() for m in chats[ck]]
-            for i, c in enumerate(comps):
-                have[keys_by_chat[ck][i]] = c
-                rows.append((keys_by_chat[ck][i], identity, sampling, dumped, i, c))
-        store.put_generations(rows)
+        store.put_generations(
+            [row for ck, comps in zip(chunk, outs, strict=True) for row in rows_of(ck, comps)]
+        )
         progress.advance(len(chunk) * params.n)
     return have, job_keys, len(pending) * params.n, cached
 

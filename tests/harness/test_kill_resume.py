@@ -235,3 +235,27 @@ def test_kill_audit_then_resume(tmp_path: Path, harness_home: Path, shared_data:
     assert len(measures(out)) >= 10 and measures(out) == measures(tmp_path / "clean")
     rows = [json.loads(x) for x in (out / "items.jsonl").read_text().splitlines()]
     assert len(rows) == len({json.dumps(r, sort_keys=True) for r in rows})
+
+
+def test_kill_remote_generation_then_resume(tmp_path: Path, harness_home: Path) -> None:
+    """`kill -9` of `harness run --engine openai`: every answered completion was stored as it
+    arrived (the kill lost at most the 2 in flight), and the re-run asks only for the rest."""
+    from tests.support.fake_endpoint import FakeEndpoint
+
+    db, out = tmp_path / "store.sqlite", tmp_path / "run"
+    with FakeEndpoint(latency=0.05) as ep:
+        cmd = [
+            *(sys.executable, "-m", "harness", "run", "--engine", "openai"),
+            *("--base-url", ep.url, "--model", "fake", "--suite", "quick"),
+            *("--concurrency", "2", "--scorers", "refusal-rules"),
+            *("--store", str(db), "--out", str(out)),
+        ]
+        env = {**os.environ, "HARNESS_HOME": str(harness_home)}
+        kill_when(cmd, env, lambda: len(ep.requests) >= 21, timeout=120, poll=0.01)
+        asked, kept = len(ep.requests), stored(db)
+        assert 0 < kept <= asked <= kept + 2 and not (out / "summary.json").exists()
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        assert len(ep.requests) - asked == 75 - kept  # only the missing ones were asked
+    keys = [(r["suite"], r["id"]) for r in map(json.loads, (out / "items.jsonl").open())]
+    assert len(keys) == len(set(keys)) == 75
