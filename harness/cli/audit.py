@@ -10,6 +10,7 @@ import typer
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
     JUDGE_CONCURRENCY,
+    MIN_VERDICT_MASS,
     OUT,
     PERSONA_TEMPLATE,
     PERSONAS,
@@ -46,6 +47,7 @@ def audit_judge(
     ] = "pairwise-v1",
     judge_base_url: Annotated[str | None, typer.Option(help="Endpoint of openai: judges.")] = None,
     judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
+    min_verdict_mass: Annotated[float, MIN_VERDICT_MASS] = 0.5,
     self_preference: Annotated[
         bool,
         typer.Option(
@@ -82,6 +84,7 @@ def audit_judge(
         limit=limit,
         judge_base_url=judge_base_url,
         judge_concurrency=judge_concurrency,
+        min_verdict_mass=min_verdict_mass,
         self_preference=self_preference,
         reference_judge=reference_judge,
         repeats=repeats,

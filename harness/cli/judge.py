@@ -11,6 +11,7 @@ import typer
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
     JUDGE_CONCURRENCY,
+    MIN_VERDICT_MASS,
     STORE,
 )
 from harness.cli.progress_bar import BarProgress
@@ -87,6 +88,7 @@ def judge_cmd(
         ),
     ] = 5,
     timeout: Annotated[float, typer.Option(help="Seconds per judge request.")] = 60.0,
+    min_verdict_mass: Annotated[float, MIN_VERDICT_MASS] = 0.5,
     store: Annotated[Path | None, STORE] = None,
     price_prompt: Annotated[
         float, typer.Option(help="Dollars per million prompt tokens (cost accounting).")
@@ -113,6 +115,7 @@ def judge_cmd(
         max_tokens_budget=max_tokens_budget,
         max_retries=max_retries,
         timeout=timeout,
+        min_verdict_mass=min_verdict_mass,
         store=store,
         price=(price_prompt, price_completion),
     )

@@ -16,6 +16,12 @@ SCORER_JUDGE = typer.Option(help="Judge for judge-* scorers: openai:MODEL or loc
 
 JUDGE_BASE_URL = typer.Option(help="Endpoint of an openai: judge.")
 JUDGE_CONCURRENCY = typer.Option(help="Judge requests in flight.")
+MIN_VERDICT_MASS = typer.Option(
+    min=0.0,
+    max=1.0,
+    help="Log-probability templates: least P(A)+P(B) of the first reply token a verdict may "
+    "rest on; below it the order is unparsed (0 accepts any)."
+)
 OUT = typer.Option(help="Output directory.")
 SUITE_LIMIT = typer.Option(help="Only the first N items of each suite.")
 BATCH_SIZE = typer.Option(help="Prompts per batch (local engines).")

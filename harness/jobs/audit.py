@@ -44,6 +44,8 @@ class AuditConfig:
     limit: int | None = None
     judge_base_url: str | None = None
     judge_concurrency: int = 16
+    min_verdict_mass: float = 0.5
+    """Log-probability templates: least P(A) + P(B) a verdict may rest on."""
     self_preference: bool = True
     self_max_new_tokens: int = 128
     reference_judge: str | None = None
@@ -124,7 +126,7 @@ class _Judges:
     def __call__(self, spec: str, temperature: float | None = None, seed: int | None = None) -> Any:
         from judges.llm.judge import Endpoint, Price, build_judge
 
-        return build_judge(
+        judge = build_judge(
             spec,
             self.template,
             self.store,
@@ -133,6 +135,8 @@ class _Judges:
             temperature=temperature,
             seed=seed,
         )
+        judge.min_verdict_mass = self.config.min_verdict_mass
+        return judge
 
 
 def _audit_one(

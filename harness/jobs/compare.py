@@ -85,6 +85,8 @@ class CompareConfig:
     params: GenerationParams = field(default_factory=GenerationParams)
     judge_base_url: str | None = None
     judge_concurrency: int = 16
+    min_verdict_mass: float = 0.5
+    """Log-probability templates: least P(A) + P(B) a verdict may rest on."""
     limit: int | None = None
     store: Path | None = None
     n_bootstrap: int = 1000
@@ -259,6 +261,7 @@ def _judge(
 
     endpoint = Endpoint(config.judge_base_url, config.judge_concurrency)
     judge = build_judge(config.judge, template, store, endpoint)
+    judge.min_verdict_mass = config.min_verdict_mass
     progress.start("judge", len(items) * 2)
     results = judge_pairwise(
         judge,

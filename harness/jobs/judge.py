@@ -58,6 +58,8 @@ class JudgeConfig:
     store: Path | None = None
     price: tuple[float, float] = (0.0, 0.0)
     """Dollars per million prompt and completion tokens."""
+    min_verdict_mass: float = 0.5
+    """Log-probability templates: least P(A) + P(B) a verdict may rest on (0: any)."""
 
 
 @dataclass(frozen=True)
@@ -94,6 +96,8 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     read = read_pairs if pairwise else read_points
     items: Any = read(config.input, needs_reference=needs_ref)
     retry = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
+    if not 0.0 <= config.min_verdict_mass <= 1.0:
+        raise UserError("--min-verdict-mass must lie in [0, 1]")
     with ResultsStore(config.store or default_store_path()) as results_store:
         judge = build_judge(
             config.judge,
@@ -103,6 +107,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
             budget=Budget(config.max_requests, config.max_tokens_budget),
             price=Price(*config.price),
         )
+        judge.min_verdict_mass = config.min_verdict_mass
         config.output.parent.mkdir(parents=True, exist_ok=True)
         progress.start(f"judge {config.kind}", len(items) * (2 if pairwise and config.swap else 1))
         results = _judge_items(config, judge, items, on_inconsistent, progress)

@@ -86,6 +86,24 @@ def _mean_ci(values: Sequence[float]) -> dict[str, Any] | None:
     return {"value": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
 
 
+def mass_distribution(masses: Sequence[float], threshold: float) -> dict[str, Any]:
+    """How much probability the verdict tokens carried, over the orders with log-probs:
+    quantiles and the share below the threshold (Wilson CI), which became unparsed."""
+    q = sorted(masses)
+
+    def at(f: float) -> float:
+        return q[min(len(q) - 1, int(f * len(q)))]
+
+    below = rate([m < threshold for m in q], suite="", metric="verdict_mass_below_threshold")
+    assert below is not None
+    return {
+        "metric": "verdict_mass_below_threshold",
+        **below.model_dump(include={"value", "ci_low", "ci_high", "n"}),
+        "threshold": threshold,
+        "quantiles": {"min": q[0], "p10": at(0.1), "median": at(0.5), "max": q[-1]},
+    }
+
+
 def summarise(
     results: Sequence[PairResult | PointResult | ClassResult], judge: Judge
 ) -> dict[str, Any]:
@@ -108,6 +126,9 @@ def summarise(
         both = [p for p in pairs if p.consistent is not None]
         add(rate([bool(p.consistent) for p in both], suite="", metric="consistency_rate"))
         add(rate(first_slot_choices(pairs), suite="", metric="prefers_first_slot"))
+        masses = [o.verdict_mass for o in orders if o.verdict_mass is not None]
+        if masses:
+            add(mass_distribution(masses, judge.min_verdict_mass))
         pref = _mean_ci([p.preference for p in pairs if p.preference is not None])
         if pref is not None:
             add({"metric": "preference_b", **pref})

@@ -23,6 +23,8 @@ from judges.llm.backends import (
 )
 from judges.llm.template import JudgeTemplate
 
+MIN_VERDICT_MASS = 0.5
+"""Default least probability mass on the verdict tokens for a log-probability verdict."""
 CHUNK = 64
 """Requests handed to the backend at once (each reply is stored as it arrives, not per chunk)."""
 
@@ -90,11 +92,15 @@ class Judge:
         self.stats = JudgeStats()
         self.temperature = template.config.temperature if temperature is None else temperature
         self.seed = seed
+        self.min_verdict_mass = MIN_VERDICT_MASS
+        """Least P(A) + P(B) a log-probability verdict may rest on (0: any)."""
 
     def with_template(self, template: JudgeTemplate) -> Judge:
         """The same judge model, store and prices asked with another template (a local
         model is not loaded again); its own budget and statistics."""
-        return Judge(self.spec, template, self.backend, self.store, price=self.price)
+        other = Judge(self.spec, template, self.backend, self.store, price=self.price)
+        other.min_verdict_mass = self.min_verdict_mass
+        return other
 
     def describe(self) -> dict[str, Any]:
         """The judge's spec as stored with results (no secrets)."""
@@ -103,6 +109,7 @@ class Judge:
             "template": self.template.id,
             "backend": self.backend.identity(),
             "temperature": self.temperature,
+            "min_verdict_mass": self.min_verdict_mass,
         }
 
     def usage(self) -> dict[str, Any]:

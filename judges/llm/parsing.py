@@ -123,6 +123,20 @@ def weighted_preference(
     >>> weighted_preference({"Sure": -0.1}, {"A": "A", "B": "B"}) is None
     True
     """
+    return verdict_mass(top_logprobs, tokens)[0]
+
+
+def verdict_mass(
+    top_logprobs: Mapping[str, float], tokens: Mapping[str, str]
+) -> tuple[float | None, float]:
+    """The weighted preference and the probability mass it rests on: P(A) + P(B) of the
+    first reply token. A reply whose first token is `I'm` may still list A and B far down;
+    a preference from 0.1% of the mass is not a verdict.
+
+    >>> pref, mass = verdict_mass({"I'm": math.log(0.97), "A": math.log(0.02), "B": math.log(0.01)}, {})
+    >>> round(pref, 3), round(mass, 3)
+    (0.333, 0.03)
+    """
     mass = {"A": 0.0, "B": 0.0}
     for token, lp in top_logprobs.items():
         t = token.strip()
@@ -130,4 +144,4 @@ def weighted_preference(
             if t == tokens.get(verdict, verdict):
                 mass[verdict] += math.exp(lp)
     total = mass["A"] + mass["B"]
-    return None if total == 0 else mass["B"] / total
+    return (None if total == 0 else mass["B"] / total), total

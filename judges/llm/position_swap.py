@@ -17,7 +17,7 @@ from typing import Literal
 
 from harness.core.errors import UserError
 from judges.llm.judge import Judge
-from judges.llm.parsing import parse_pairwise, weighted_preference
+from judges.llm.parsing import parse_pairwise, verdict_mass
 from judges.llm.verdicts import Order, OrderResult, PairItem, PairResult, PairStatus, Verdict
 
 Inconsistent = Literal["tie", "flag"]
@@ -53,24 +53,29 @@ def order_result(
     logprobs: dict[str, float] | None,
     error: str | None,
 ) -> OrderResult:
+    """One order's verdict in the original labels. A log-probability preference counts only
+    when the verdict tokens carry at least `judge.min_verdict_mass` of the first token's
+    probability; below it the reply's text decides, or the order is unparsed."""
     if error is not None or reply_text is None:
         return OrderResult(order, None, None, False, reply_text, error or "no reply")
     shown_b_pref: float | None = None
-    weighted = False
+    mass: float | None = None
     if logprobs is not None and judge.template.config.logprobs:
-        shown_b_pref = weighted_preference(logprobs, judge.template.config.verdict_tokens)
-        weighted = shown_b_pref is not None
+        shown_b_pref, mass = verdict_mass(logprobs, judge.template.config.verdict_tokens)
+        if mass < judge.min_verdict_mass:
+            shown_b_pref = None
+    weighted = shown_b_pref is not None
     shown = parse_pairwise(reply_text)
-    if shown is None and shown_b_pref is None:
-        return OrderResult(order, None, None, False, reply_text, "unparsed verdict")
+    if shown is None and shown_b_pref is None:  # `verdict_mass` says how little there was
+        return OrderResult(order, None, None, False, reply_text, "unparsed verdict", mass)
     if shown is None:  # weighted only: the most probable slot is the verdict
         assert shown_b_pref is not None
         shown = "B" if shown_b_pref > 0.5 else "A" if shown_b_pref < 0.5 else "tie"
     if shown_b_pref is None:
         shown_b_pref = _PREF[shown]
     if order == "AB":
-        return OrderResult(order, shown, shown_b_pref, weighted, reply_text, None)
-    return OrderResult(order, _FLIP[shown], 1.0 - shown_b_pref, weighted, reply_text, None)
+        return OrderResult(order, shown, shown_b_pref, weighted, reply_text, None, mass)
+    return OrderResult(order, _FLIP[shown], 1.0 - shown_b_pref, weighted, reply_text, None, mass)
 
 
 def combine(

@@ -43,6 +43,9 @@ class OrderResult:
     """The judge's reply, kept for audit."""
     error: str | None
     """Why there is no verdict: the request failed, or the reply could not be parsed."""
+    verdict_mass: float | None = None
+    """With log-probabilities: P(A) + P(B) of the first reply token, what a weighted
+    preference rests on."""
 
 
 PairStatus = Literal["ok", "inconsistent", "incomplete", "unparsed", "failed"]

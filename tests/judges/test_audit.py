@@ -280,26 +280,21 @@ def test_audit_with_personas(tmp_path: Path, shared_data: Path) -> None:
 def test_audit_local_smollm2_end_to_end(
     tmp_path: Path, shared_data: Path, smollm2_dir: Path
 ) -> None:
-    out = tmp_path / "audit"
+    """The embedded judge's A/B tokens carry a few percent of the probability: by default
+    none of its log-probability "verdicts" counts, and the audit says so; accepting any
+    mass (the same judgments, from the store) exercises every measure."""
     source = f"hh-rlhf:{shared_data / 'hh-rlhf' / 'harmless-base-test.jsonl.gz'}"
-    result = CliRunner().invoke(
-        app,
-        [
-            "audit-judge",
-            "--judge",
-            "local:smollm2",
-            "--template",
-            "pairwise-logprob-v1",
-            "--pairs",
-            source,
-            "--limit",
-            "4",
-            "--repeats",
-            "1",
-            "--out",
-            str(out),
-        ],
-    )
+    args = [
+        *("audit-judge", "--judge", "local:smollm2", "--template", "pairwise-logprob-v1"),
+        *("--pairs", source, "--limit", "4", "--repeats", "1"),
+    ]
+    strict = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "strict")])
+    assert strict.exit_code == 0, strict.output
+    [r] = json.loads((tmp_path / "strict" / "audit.json").read_text())["judges"]
+    assert r["measures"]["parse_rate"]["value"] == 0.0 and r["measures"]["parse_rate"]["n"] == 8
+    assert (tmp_path / "strict" / "report.html").exists()
+    out = tmp_path / "audit"
+    result = CliRunner().invoke(app, [*args, "--min-verdict-mass", "0", "--out", str(out)])
     assert result.exit_code == 0, result.output
     [r] = json.loads((out / "audit.json").read_text())["judges"]
     ms = r["measures"]

@@ -189,3 +189,22 @@ def test_prefers_first_slot_has_one_definition_in_judge_and_audit() -> None:
     summary = summarise(pairs, _Judge())  # type: ignore[arg-type]
     [judged] = [m for m in summary["metrics"] if m["metric"] == "prefers_first_slot"]
     assert judged["value"] == audit["value"] == 4 / 8 and judged["n"] == audit["n"] == 8
+
+
+def test_logprob_verdict_needs_mass_on_the_verdict_tokens() -> None:
+    """A reply whose first token is "I'm" lists A and B far down: 3% of the probability is
+    not a verdict, so the order is unparsed (with the mass recorded); 0 accepts it."""
+
+    def tops(messages: list[dict]) -> dict[str, float]:
+        return {"I'm": math.log(0.97), "A": math.log(0.02), "B": math.log(0.01)}
+
+    with FakeEndpoint(reply=lambda messages: "I'm", top_logprobs=tops) as ep:
+        judge = make_judge(ep, template="pairwise-logprob-v1")
+        [strict] = judge_pairwise(judge, ITEMS[:1])
+        judge.min_verdict_mass = 0.0
+        [lenient] = judge_pairwise(judge, ITEMS[:1])
+    assert strict.status == "unparsed" and strict.verdict is None
+    assert all(o.error == "unparsed verdict" for o in strict.orders)
+    assert all(o.verdict_mass == pytest.approx(0.03) for o in strict.orders)
+    assert [o.verdict for o in lenient.orders] == ["A", "B"]  # the first slot, both times
+    assert lenient.orders[0].preference == pytest.approx(1 / 3)
