@@ -64,7 +64,9 @@ def compare(
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
     judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
     min_verdict_mass: Annotated[float, MIN_VERDICT_MASS] = 0.5,
-    bootstrap: Annotated[int, typer.Option(help="Bradley-Terry bootstrap resamples.")] = 1000,
+    bootstrap: Annotated[
+        int, typer.Option(min=1, help="Bradley-Terry bootstrap resamples.")
+    ] = 1000,
     store: Annotated[Path | None, STORE] = None,
     personas: Annotated[str | None, PERSONAS] = None,
     persona_template: Annotated[str, PERSONA_TEMPLATE] = "pairwise-persona-v1",

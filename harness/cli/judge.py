@@ -84,10 +84,13 @@ def judge_cmd(
     max_retries: Annotated[
         int,
         typer.Option(
+            min=0,
             help="Retries on 429/5xx/timeouts/malformed replies (exponential backoff with jitter)."
         ),
     ] = 5,
-    timeout: Annotated[float, typer.Option(help="Seconds per judge request.")] = 60.0,
+    timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds per judge request.")
+    ] = 60.0,
     min_verdict_mass: Annotated[float, MIN_VERDICT_MASS] = 0.5,
     store: Annotated[Path | None, STORE] = None,
     price_prompt: Annotated[

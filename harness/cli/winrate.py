@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -54,7 +55,8 @@ def winrate(
     rows = sorted(board.rows, key=lambda r: -r["length_controlled_winrate"])
     if as_json:
         for row in rows:
-            print(json.dumps({**row, "lc_difficulty": board.difficulty}))
+            clean = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+            print(json.dumps({**clean, "lc_difficulty": board.difficulty}, allow_nan=False))
         return
     table = Table(
         title="Win rate vs baseline (AlpacaEval 2.0 definitions; LC = length-controlled)",

@@ -55,9 +55,16 @@ def _checked(path: Path, line: int, row: dict[str, Any]) -> dict[str, Any]:
         if not isinstance(row[col], str):
             raise InputError(path, "must be a string", line=line, field=col)
     pref = row["preference"]
-    if pref is not None and not isinstance(pref, int | float):
+    if pref is not None and (isinstance(pref, bool) or not isinstance(pref, int | float)):
         raise InputError(
             path, f"must be a number or null, got {pref!r}", line=line, field="preference"
+        )
+    if pref is not None and pref != 0 and not 1 <= pref <= 2:
+        raise InputError(
+            path,
+            f"must lie in [1, 2] (1: the baseline wins, 2: the model; 0 or 1.5: a draw), got {pref}",
+            line=line,
+            field="preference",
         )
     return row
 
@@ -69,6 +76,8 @@ def read_annotations(paths: Sequence[Path]) -> dict[str, list[dict[str, Any]]]:
     origin: dict[str, Path] = {}
     for path in paths:
         rows = [_checked(path, line, row) for line, row in iter_json_records(path)]
+        if rows and all(r["preference"] is None for r in rows):
+            raise InputError(path, "no row has a preference", field="preference")
         name = model_name(path)
         generators = {r["generator_2"] for r in rows}
         by_name: dict[str, list[dict[str, Any]]] = {}

@@ -4,6 +4,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
@@ -202,3 +203,27 @@ def test_judging_through_twenty_percent_faults(tmp_path: Path) -> None:
         again = runner.invoke(app, [*args, "--judge-base-url", ep.url])
         assert again.exit_code == 0, again.output
         assert len(ep.requests) == len(failed)
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [("--max-retries", "-1"), ("--timeout", "0"), ("--min-verdict-mass", "1.5")],
+)
+def test_judge_client_flags_out_of_range_exit_2(tmp_path: Path, flag: str, value: str) -> None:
+    pairs = tmp_path / "p.jsonl"
+    pairs.write_text('{"id": "1", "prompt": "p", "response_a": "a", "response_b": "b"}\n')
+    result = runner.invoke(app, pairwise_args(pairs, tmp_path / "o.jsonl", flag, value))
+    assert result.exit_code == 2 and flag in result.output
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_compare_bootstrap_zero_exits_2(tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        [
+            *("compare", "--model", "a=x", "--model", "b=y", "--baseline", "a"),
+            *("--suite", "quick", "--judge", "openai:j", "--bootstrap", "0"),
+            *("--out", str(tmp_path / "c")),
+        ],
+    )
+    assert result.exit_code == 2 and "--bootstrap" in result.output

@@ -312,3 +312,34 @@ def test_difficulty_file_in_alpaca_eval_format(
 
 def _builtin_csv() -> Path:
     return Path(__file__).resolve().parents[2] / "suites" / "builtin" / "alpaca_eval_difficulty.csv"
+
+
+@pytest.mark.parametrize(
+    ("preference", "message"),
+    [(True, "must be a number"), (2.5, "must lie in [1, 2]"), (-1, "must lie in [1, 2]")],
+)
+def test_preferences_outside_alpaca_eval_range_are_refused(
+    tmp_path: Path, preference: object, message: str
+) -> None:
+    rows = _rows(3, "m")
+    rows[1]["preference"] = preference
+    path = tmp_path / "m.json"
+    path.write_text(json.dumps(rows))
+    with pytest.raises(InputError) as info:
+        read_annotations([path])
+    assert (info.value.line, info.value.field) == (2, "preference")
+    assert message in str(info.value)
+
+
+def test_no_preference_and_one_row_are_one_line_errors_or_null(tmp_path: Path) -> None:
+    rows = _rows(2, "m")
+    for r in rows:
+        r["preference"] = None
+    (tmp_path / "none.json").write_text(json.dumps(rows))
+    result = CliRunner().invoke(app, ["winrate", str(tmp_path / "none.json")])
+    assert result.exit_code == 2 and "none.json" in result.output and "no row" in result.output
+    (tmp_path / "one.json").write_text(json.dumps(_rows(1, "m")))
+    result = CliRunner().invoke(app, ["winrate", str(tmp_path / "one.json"), "--json"])
+    assert result.exit_code == 0, result.output
+    row = json.loads(result.stdout)  # strict JSON: no NaN
+    assert row["standard_error"] is None and row["n_total"] == 1
