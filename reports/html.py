@@ -3,12 +3,26 @@ Content-Security-Policy that forbids scripts and remote loads (model text is unt
 
 from __future__ import annotations
 
+from typing import Any
+
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
+
+from reports.text import visible_controls
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
+
+def _finalize(value: Any) -> Any:
+    """Every rendered string: controls and bidi overrides made visible (then autoescaped)."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return visible_controls(value)
+    return value
+
+
 environment = Environment(
     loader=PackageLoader("reports", "templates"),
+    finalize=_finalize,
     autoescape=select_autoescape(default=True, default_for_string=True),
     undefined=StrictUndefined,
     trim_blocks=True,

@@ -1,15 +1,24 @@
 """Small inline SVG charts for self-contained reports (no scripts, no remote assets).
 
-Every label is escaped; numbers are formatted by us. Returned strings are marked safe
-for Jinja by the caller only after this escaping.
+Every label is escaped (controls and bidi overrides made visible); numbers are formatted
+by us. Returned strings are marked safe for Jinja by the caller only after this escaping.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
+from html import escape as _html_escape
+
+from reports.text import visible_controls
 
 WIDTH = 640
+
+
+def escape(label: str) -> str:
+    """A label made inert in SVG text."""
+    return _html_escape(visible_controls(label))
+
+
 ROW = 26
 LEFT = 170
 RIGHT = 40

@@ -81,3 +81,20 @@ def test_hostile_model_text_is_inert() -> None:
 def test_metrics_table_shows_ci_and_n() -> None:
     html = render_run_report(summary(), [item("fine")])
     assert "25.0%" in html and "5.0% – 70.0%" in html and ">4<" in html
+
+
+def test_control_and_bidi_characters_are_shown_not_obeyed() -> None:
+    """NUL and a right-to-left override in model text reach the page as visible markers."""
+    from reports.svg import forest
+    from reports.text import md
+
+    text = "safe\x00 answer \u202egnp.exe\u202c end"
+    html = render_run_report(summary(), [item(text)])
+    assert "\x00" not in html and "\u202e" not in html and "\u202c" not in html
+    assert "&lt;U+202E&gt;gnp.exe&lt;U+202C&gt;" in html and "&lt;U+0000&gt;" in html
+    assert "\u202e" not in md(text) and "\u202e" not in forest(
+        [text], [1.0], [0.5], [1.5], lo=0.0, hi=2.0
+    )
+    assert "line\nbreaks\tand tabs" in render_run_report(
+        summary(), [item("line\nbreaks\tand tabs")]
+    )
