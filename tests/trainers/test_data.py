@@ -63,7 +63,15 @@ def test_prompts_from_a_suite_and_from_hh(shared_data: Path) -> None:
 
 
 def test_hub_source_without_network_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datasets.config
+    import huggingface_hub.constants
+
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    # Both libraries read these at import; when another test imported them first, only the
+    # module constants take effect (else the test waits for network timeouts).
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_HUB_OFFLINE", True)
+    monkeypatch.setattr(datasets.config, "HF_DATASETS_OFFLINE", True)
     with pytest.raises(UserError, match="cannot load from the hub"):
         load_pairs("hf:no-such-owner/no-such-dataset")
