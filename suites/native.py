@@ -67,6 +67,8 @@ def _yaml_items(
             line = mark.line + 1 if mark is not None else None
             problem = getattr(e, "problem", None) or str(e)
             raise InputError(path, f"invalid YAML: {problem}", line=line) from None
+        except RecursionError:
+            raise InputError(path, "nested too deeply to read") from None
         if root is None:
             raise InputError(path, "the suite has no items")
         name: str | None = None

@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from harness.core.errors import InputError
+from harness.core.io import read_yaml
 
 DPO_LOSSES = (
     "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard",
@@ -155,10 +155,7 @@ def build_config(method: str, file: Path | None, **flags: object) -> TrainConfig
     """A method's config from an optional YAML file, overridden by the flags that were set."""
     values: dict[str, object] = {}
     if file is not None:
-        try:
-            loaded = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise InputError(file, f"cannot read the config ({type(e).__name__})") from None
+        loaded = read_yaml(file) or {}
         if not isinstance(loaded, dict):
             raise InputError(file, "the config must be a mapping of option: value")
         values.update(loaded)

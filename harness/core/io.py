@@ -31,10 +31,34 @@ def read_text(path: Path) -> str:
         except (OSError, EOFError) as e:
             raise InputError(path, f"not a valid gzip file: {e}") from None
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8").removeprefix("\ufeff")  # a byte-order mark is not content
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
         raise InputError(path, f"not valid UTF-8 (byte 0x{raw[e.start]:02x})", line=line) from None
+
+
+TOO_DEEP = "nested too deeply to read"
+
+
+def parse_yaml(path: Path, text: str) -> Any:
+    """`text` (read from `path`) as YAML, safe tags only; errors name the file and line."""
+    import yaml
+
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark
+        line = None if mark is None else mark.line + 1
+        raise InputError(path, f"invalid YAML: {e.problem or e}", line=line) from None
+    except yaml.YAMLError as e:
+        raise InputError(path, f"invalid YAML: {e}") from None
+    except RecursionError:
+        raise InputError(path, TOO_DEEP) from None
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file, strictly UTF-8 (see `read_text`) and safe tags only."""
+    return parse_yaml(path, read_text(path))
 
 
 def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -46,6 +70,8 @@ def iter_jsonl(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             row = json.loads(line)
         except json.JSONDecodeError as e:
             raise InputError(path, f"invalid JSON: {e.msg}", line=number) from None
+        except RecursionError:
+            raise InputError(path, TOO_DEEP, line=number) from None
         if not isinstance(row, dict):
             raise InputError(path, "each line must be a JSON object", line=number)
         yield number, row
@@ -59,6 +85,8 @@ def iter_json_records(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             rows = json.loads(text)
         except json.JSONDecodeError as e:
             raise InputError(path, f"invalid JSON: {e.msg}", line=e.lineno) from None
+        except RecursionError:
+            raise InputError(path, TOO_DEEP) from None
         for index, row in enumerate(rows):
             if not isinstance(row, dict):
                 raise InputError(path, f"element {index} is not a JSON object")

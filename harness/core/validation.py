@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, TypeVar
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.core.errors import InputError
-from harness.core.io import iter_jsonl
+from harness.core.io import iter_jsonl, read_yaml
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -34,13 +33,7 @@ def validate(source: Path | str, model: type[M], raw: Any, *, line: int | None =
 
 def load_yaml_model(source: Path, model: type[M]) -> M:
     """A YAML file validated as `model`; errors name the file and the field."""
-    try:
-        raw = yaml.safe_load(source.read_text(encoding="utf-8"))
-    except OSError as e:
-        raise InputError(source, f"cannot read ({e.strerror})") from None
-    except yaml.YAMLError as e:
-        raise InputError(source, f"invalid YAML: {e}") from None
-    return validate(source, model, raw)
+    return validate(source, model, read_yaml(source))
 
 
 def validated_rows(

@@ -18,10 +18,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from harness.core.errors import InputError, UserError
+from harness.core.io import parse_yaml, read_text
 from harness.core.records import Message
 from harness.core.validation import input_error
 
@@ -118,13 +118,10 @@ def load_template(name_or_path: str) -> JudgeTemplate:
     for p in (config_path, prompt_path):
         if not p.is_file():
             raise InputError(p, "missing: a judge template folder needs config.yaml and prompt.txt")
-    config_text = config_path.read_text(encoding="utf-8")
-    prompt_text = prompt_path.read_text(encoding="utf-8")
+    config_text, prompt_text = read_text(config_path), read_text(prompt_path)
+    raw: Any = parse_yaml(config_path, config_text) or {}
     try:
-        raw: Any = yaml.safe_load(config_text) or {}
         config = TemplateConfig.model_validate(raw)
-    except yaml.YAMLError as e:
-        raise InputError(config_path, f"invalid YAML: {e}") from None
     except ValidationError as e:
         raise input_error(config_path, e) from None
     parts = _SECTION.split(prompt_text)
