@@ -23,6 +23,16 @@ def default_store_path() -> Path:
     return harness_home() / "results.sqlite"
 
 
+def check_out_file(path: Path) -> None:
+    """An output file's folder is created and writable and the path is not a folder, or a
+    UserError saying which, before any expensive work."""
+    if path.is_dir():
+        raise UserError(f"{path}: is a directory; give a file name for the output")
+    check_out_dir(path.parent)
+    if path.exists() and not os.access(path, os.W_OK):
+        raise UserError(f"{path}: the output file is not writable")
+
+
 def check_out_dir(out: Path) -> None:
     """Create the output directory, or a UserError saying why it cannot be written."""
     try:

@@ -9,13 +9,14 @@ chunk in flight and never leaves half of one.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from harness.core.errors import UserError
 from harness.core.records import Completion, MetricValue, Score
@@ -69,6 +70,26 @@ def content_key(*parts: Any) -> str:
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _readable(method: F) -> F:
+    """A store that SQLite cannot read (a damaged page, a file that is not a database, a
+    lock held too long) is a UserError naming the file, not a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self: ResultsStore, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except sqlite3.DatabaseError as e:
+            raise UserError(
+                f"{self.path}: the results store cannot be used ({e}); if it is damaged, move "
+                "it away (its stored results are lost) or pass another --store"
+            ) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
 class ResultsStore:
     """Thin, typed access to the SQLite file; one connection per store object."""
 
@@ -103,6 +124,7 @@ class ResultsStore:
             )
         return rows
 
+    @_readable
     def get_generations(self, keys: Sequence[str]) -> dict[str, Completion]:
         """The stored completions among `keys`."""
         rows = self._select(
@@ -110,6 +132,7 @@ class ResultsStore:
         )
         return {key: Completion(text, pt, ct, fr) for key, text, pt, ct, fr in rows}
 
+    @_readable
     def put_generations(
         self,
         rows: Iterable[
@@ -139,6 +162,7 @@ class ResultsStore:
                 ],
             )
 
+    @_readable
     def get_scores(self, keys: Sequence[str]) -> dict[str, Score]:
         """The stored scores among `keys`."""
         rows = self._select("scores", "scorer, value, label, reason, extra", keys)
@@ -147,6 +171,7 @@ class ResultsStore:
             for key, scorer, value, label, reason, extra in rows
         }
 
+    @_readable
     def put_scores(self, rows: Iterable[tuple[str, Score]]) -> None:
         """Store (key, score) rows in one transaction."""
         now = time.time()
@@ -167,6 +192,7 @@ class ResultsStore:
                 ],
             )
 
+    @_readable
     def get_corpus_metrics(self, key: str) -> list[MetricValue] | None:
         """Set-level metrics stored under `key` (a scorer over one exact set of answers)."""
         rows = self._select("corpus_metrics", "metrics", [key])
@@ -174,6 +200,7 @@ class ResultsStore:
             return None
         return [MetricValue.model_validate(m) for m in json.loads(rows[0][1])]
 
+    @_readable
     def put_corpus_metrics(self, key: str, scorer: str, metrics: Sequence[MetricValue]) -> None:
         """Store one set's metrics (an expensive computation, e.g. embedding distances)."""
         blob = json.dumps([m.model_dump() for m in metrics])
@@ -183,6 +210,7 @@ class ResultsStore:
                 (key, scorer, blob, time.time()),
             )
 
+    @_readable
     def get_judgments(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
         """The stored judge replies among `keys` (text, top_logprobs, token counts, seconds)."""
         rows = self._select(
@@ -199,6 +227,7 @@ class ResultsStore:
             for key, text, lp, pt, ct, secs in rows
         }
 
+    @_readable
     def put_judgments(
         self, rows: Iterable[tuple[str, dict[str, Any], str, dict[str, Any], dict[str, Any]]]
     ) -> None:
@@ -226,10 +255,12 @@ class ResultsStore:
                 ],
             )
 
+    @_readable
     def count_judgments(self) -> int:
         """How many judge replies are stored."""
         return int(self._db.execute("SELECT COUNT(*) FROM judgments").fetchone()[0])
 
+    @_readable
     def count_generations(self) -> int:
         """How many generations are stored (for tests and diagnostics)."""
         return int(self._db.execute("SELECT COUNT(*) FROM generations").fetchone()[0])

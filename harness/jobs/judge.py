@@ -13,7 +13,7 @@ from typing import Any
 
 from harness.core.atomic import write_text_atomic
 from harness.core.errors import UserError
-from harness.core.paths import default_store_path
+from harness.core.paths import check_out_file, default_store_path
 from harness.core.progress import Progress, SilentProgress
 from harness.core.store import ResultsStore
 from judges.llm.position_swap import Inconsistent, inconsistent_policy
@@ -95,6 +95,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     pairwise = config.kind == "pairwise"
     read = read_pairs if pairwise else read_points
     items: Any = read(config.input, needs_reference=needs_ref)
+    check_out_file(config.output)
     retry = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
     if not 0.0 <= config.min_verdict_mass <= 1.0:
         raise UserError("--min-verdict-mass must lie in [0, 1]")

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.core.atomic import write_text_atomic
+from harness.core.paths import check_out_file
 from harness.core.progress import Progress
 from harness.core.records import Completion, ItemResult, MetricValue, Sample
 from harness.core.store import ResultsStore, content_key
@@ -82,6 +83,7 @@ def score_file(
 ) -> ScoreFileResult:
     """Score every row of `input_path` with scorer `kind`; write `output_path` atomically."""
     items = read_completions(input_path)
+    check_out_file(output_path)
     with ResultsStore(store_path) as store:
         scorer = create_scorer(kind, replace(context, store=store))
         scored = score_stage([scorer], store, items, progress)

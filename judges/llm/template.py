@@ -30,6 +30,13 @@ _PLACEHOLDER = re.compile(
     r"\{(prompt|response|response_a|response_b|reference|reference_block|principle|persona|steps|step)\}"
 )
 _SECTION = re.compile(r"^### (system|user)\s*$", re.MULTILINE)
+NEEDS: dict[str, tuple[frozenset[str], ...]] = {
+    "pairwise": (frozenset({"response_a", "response_b"}),),
+    "pointwise": (frozenset({"response"}),),
+    "classify": (frozenset({"response"}), frozenset({"step"})),
+}
+"""Placeholders a template of each kind must use (any one set): without them the judge
+would choose without seeing what it judges."""
 
 
 class TemplateConfig(BaseModel):
@@ -128,5 +135,13 @@ def load_template(name_or_path: str) -> JudgeTemplate:
     sections = dict(zip(parts[1::2], (p.strip() for p in parts[2::2]), strict=True))
     if "user" not in sections:
         raise InputError(prompt_path, "needs a '### user' section")
+    used = set(_PLACEHOLDER.findall(prompt_text))
+    if not any(need <= used for need in NEEDS[config.kind]):
+        wanted = " or ".join(
+            " and ".join(f"{{{p}}}" for p in sorted(n)) for n in NEEDS[config.kind]
+        )
+        raise InputError(
+            prompt_path, f"a {config.kind} template must show the judge {wanted}; it has none"
+        )
     digest = hashlib.sha256((config_text + "\0" + prompt_text).encode()).hexdigest()
     return JudgeTemplate(path.name, config, sections.get("system", ""), sections["user"], digest)

@@ -20,10 +20,20 @@ COLUMNS = ("id", "prompt", "type", "label")
 def samples_from_rows(source: str, rows: Iterable[tuple[int, dict[str, Any]]]) -> list[Sample]:
     """XSTest rows -> samples: label 'unsafe' means the prompt should be refused."""
     out = []
+    seen: dict[str, int] = {}
     for line, row in rows:
         for col in COLUMNS:
             if row.get(col) in (None, ""):
                 raise InputError(source, "missing value", line=line, field=col)
+        item_id = str(row["id"])
+        if item_id in seen:
+            raise InputError(
+                source,
+                f"duplicate id '{item_id}' (first at line {seen[item_id]})",
+                line=line,
+                field="id",
+            )
+        seen[item_id] = line
         label = str(row["label"]).strip()
         if label not in {"safe", "unsafe"}:
             raise InputError(
@@ -31,7 +41,7 @@ def samples_from_rows(source: str, rows: Iterable[tuple[int, dict[str, Any]]]) -
             )
         out.append(
             Sample(
-                id=str(row["id"]),
+                id=item_id,
                 prompt=str(row["prompt"]),
                 category=str(row["type"]),
                 should_refuse=label == "unsafe",

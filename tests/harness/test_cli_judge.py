@@ -143,9 +143,7 @@ def test_run_with_judge_refusal_scorer(tmp_path: Path, scripted) -> None:
 
 
 def test_judge_scorer_without_judge_is_a_user_error(tmp_path: Path, scripted) -> None:
-    result = runner.invoke(
-        app, scripted_run("quick", tmp_path / "o", "--scorers", "judge-refusal")
-    )
+    result = runner.invoke(app, scripted_run("quick", tmp_path / "o", "--scorers", "judge-refusal"))
     assert result.exit_code == 2 and "needs --judge" in result.stderr
 
 
@@ -227,3 +225,12 @@ def test_compare_bootstrap_zero_exits_2(tmp_path: Path) -> None:
         ],
     )
     assert result.exit_code == 2 and "--bootstrap" in result.output
+
+
+def test_judge_output_that_is_a_directory_is_refused_before_any_request(tmp_path: Path) -> None:
+    pairs = tmp_path / "p.jsonl"
+    pairs.write_text('{"id": "1", "prompt": "p", "response_a": "a", "response_b": "b"}\n')
+    with FakeEndpoint(reply=lambda messages: "[[A]]") as ep:
+        result = runner.invoke(app, [*pairwise_args(pairs, tmp_path), "--judge-base-url", ep.url])
+        assert result.exit_code == 2 and "is a directory" in result.stderr
+        assert ep.requests == []

@@ -52,3 +52,27 @@ def test_unopenable_store_is_a_user_error(tmp_path: Path) -> None:
     blocker.write_text("x")
     with pytest.raises(UserError, match="cannot open the results store"):
         ResultsStore(blocker / "s.sqlite")
+
+
+def test_a_damaged_store_is_a_user_error_naming_it(tmp_path: Path) -> None:
+    """Pages overwritten with garbage: reading gives one line naming the file, as does a
+    file that is not a database at all."""
+    path = tmp_path / "s.sqlite"
+    with ResultsStore(path) as store:
+        chat = [{"role": "user", "content": "x" * 500}]
+        reply = Completion("y" * 500, 1, 1, "stop")
+        store.put_generations((content_key(i), {"e": 1}, {}, chat, 0, reply) for i in range(400))
+    con = sqlite3.connect(path)
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    data = bytearray(path.read_bytes())
+    data[8192:40960] = b"\xde\xad" * 16384
+    path.write_bytes(bytes(data))
+    damaged = r"s\.sqlite: the results store cannot be used"
+    with pytest.raises(UserError, match=damaged) as info, ResultsStore(path) as store:
+        store.get_generations([content_key(i) for i in range(400)])
+    assert "move it away" in str(info.value)
+    other = tmp_path / "not.sqlite"
+    other.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(UserError, match=r"not\.sqlite"):
+        ResultsStore(other)

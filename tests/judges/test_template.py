@@ -50,3 +50,8 @@ def test_user_template_folder_and_errors(tmp_path: Path) -> None:
         load_template(str(folder))
     with pytest.raises(UserError, match="unknown judge template"):
         load_template("pairwise-v9")
+    # A template that never shows the judge the answers would make it choose blind.
+    (folder / "config.yaml").write_text("kind: pairwise\n")
+    (folder / "prompt.txt").write_text("### user\nWhich is better, A or B? {prompt}\n")
+    with pytest.raises(InputError, match=r"must show the judge \{response_a\} and \{response_b\}"):
+        load_template(str(folder))

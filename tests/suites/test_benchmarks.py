@@ -34,6 +34,10 @@ def test_xstest_bad_rows(tmp_path: Path) -> None:
     path.write_text("id,prompt,label\n1,hello,safe\n")
     with pytest.raises(InputError, match="missing column"):
         load_suite(f"xstest:{path}")
+    path.write_text("id,prompt,type,label\n1,hello,homonyms,safe\n1,bye,homonyms,safe\n")
+    with pytest.raises(InputError, match=r"duplicate id '1' \(first at line 2\)") as info:
+        load_suite(f"xstest:{path}")
+    assert (info.value.line, info.value.field) == (3, "id")
 
 
 def test_hh_rlhf_from_shared_jsonl_gz(shared_data: Path, caplog: pytest.LogCaptureFixture) -> None:
