@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -45,4 +45,15 @@ def serve(
     app_ = build_app(
         engine, served_model_name or model, max_batch=batch_size, max_pending=max_pending
     )
-    uvicorn.run(app_, host=host, port=port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+    startup = server.startup
+
+    async def announce(sockets: Any = None) -> None:
+        """Say where it listens once the socket is bound (scripts wait for this line)."""
+        await startup(sockets=sockets)
+        if server.started:
+            name = served_model_name or model
+            print(f"serving {name} at http://{host}:{port}/v1 (Ctrl-C stops)", flush=True)
+
+    server.startup = announce  # type: ignore[method-assign]
+    server.run()

@@ -181,19 +181,16 @@ def test_harness_serve_process_as_judge_endpoint(
     server = subprocess.Popen(
         [sys.executable, "-m", "harness", "serve", "--model", "smollm2", "--port", str(port)],
         env=env,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     try:
         url = f"http://127.0.0.1:{port}/v1"
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            try:
-                if httpx.get(f"{url}/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.5)
+        assert server.stdout is not None
+        ready = server.stdout.readline()  # printed once the socket is bound
+        assert ready.strip() == f"serving smollm2 at {url} (Ctrl-C stops)", ready
+        assert httpx.get(f"{url}/models", timeout=5).status_code == 200
         pairs = tmp_path / "pairs.jsonl"
         pairs.write_text(
             "".join(
