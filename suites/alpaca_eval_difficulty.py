@@ -60,6 +60,7 @@ def shipped_difficulty() -> Difficulty:
             f"shipped AlpacaEval difficulty (joint fit over {len(meta['models'])} models "
             f"annotated by {meta['annotator']}, {meta['date']})"
         ),
+        annotator=meta["annotator"],
     )
 
 

@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 
 from harness.core.errors import InputError
-from harness.core.io import iter_jsonl, read_text
+from harness.core.io import TOO_DEEP, iter_jsonl, read_text, yaml_input_error
 from harness.core.records import Sample
 
 
@@ -63,12 +63,9 @@ def _yaml_items(
         try:
             root = loader.get_single_node()
         except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            line = mark.line + 1 if mark is not None else None
-            problem = getattr(e, "problem", None) or str(e)
-            raise InputError(path, f"invalid YAML: {problem}", line=line) from None
+            raise yaml_input_error(path, e) from None
         except RecursionError:
-            raise InputError(path, "nested too deeply to read") from None
+            raise InputError(path, TOO_DEEP) from None
         if root is None:
             raise InputError(path, "the suite has no items")
         name: str | None = None

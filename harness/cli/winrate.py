@@ -49,13 +49,15 @@ def winrate(
         vector = None
     else:
         vector = read_difficulty_file(Path(difficulty))
-    board = leaderboard(read_annotations(files), vector, shipped=difficulty == "alpaca_eval")
+    board = leaderboard(read_annotations(files), vector)
     for warning in board.warnings:
         err.print(f"warning: {escape(warning)}", highlight=False)
     rows = sorted(board.rows, key=lambda r: -r["length_controlled_winrate"])
     if as_json:
         for row in rows:
-            clean = {k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()}
+            clean = {
+                k: None if isinstance(v, float) and math.isnan(v) else v for k, v in row.items()
+            }
             print(json.dumps({**clean, "lc_difficulty": board.difficulty}, allow_nan=False))
         return
     table = Table(

@@ -46,14 +46,18 @@ def parse_yaml(path: Path, text: str) -> Any:
 
     try:
         return yaml.safe_load(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        line = None if mark is None else mark.line + 1
-        raise InputError(path, f"invalid YAML: {e.problem or e}", line=line) from None
     except yaml.YAMLError as e:
-        raise InputError(path, f"invalid YAML: {e}") from None
+        raise yaml_input_error(path, e) from None
     except RecursionError:
         raise InputError(path, TOO_DEEP) from None
+
+
+def yaml_input_error(path: Path, error: Exception) -> InputError:
+    """A PyYAML error as an InputError naming the file and, when PyYAML marks one, the line."""
+    mark = getattr(error, "problem_mark", None)
+    line = None if mark is None else mark.line + 1
+    problem = getattr(error, "problem", None) or str(error)
+    return InputError(path, f"invalid YAML: {problem}", line=line)
 
 
 def read_yaml(path: Path) -> Any:

@@ -109,7 +109,6 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
             price=Price(*config.price),
         )
         judge.min_verdict_mass = config.min_verdict_mass
-        config.output.parent.mkdir(parents=True, exist_ok=True)
         progress.start(f"judge {config.kind}", len(items) * (2 if pairwise and config.swap else 1))
         results = _judge_items(config, judge, items, on_inconsistent, progress)
     records = [result_record(r, judge) for r in results]

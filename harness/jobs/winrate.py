@@ -29,7 +29,7 @@ from harness.stats.length_control import (
     length_controlled_winrates,
 )
 from harness.stats.winrate import head_to_head
-from suites.alpaca_eval_difficulty import instruction_key, provenance
+from suites.alpaca_eval_difficulty import instruction_key
 
 REQUIRED = ("instruction", "output_1", "output_2", "generator_2", "preference")
 SUFFIXES = (".gz", ".jsonl", ".json")
@@ -131,25 +131,22 @@ class Leaderboard:
     warnings: list[str] = field(default_factory=list)
 
 
-def _warnings(
-    models: dict[str, list[dict[str, Any]]], difficulty: Difficulty, shipped: bool
+def _annotator_warning(
+    models: dict[str, list[dict[str, Any]]], difficulty: Difficulty
 ) -> list[str]:
-    out = []
+    """A warning when the difficulty was fitted on another judge's annotations."""
     annotators = sorted({str(r.get("annotator")) for rows in models.values() for r in rows})
-    fitted_on = provenance()["annotator"]
-    if shipped and annotators != [fitted_on]:
-        out.append(
-            f"annotations are by {', '.join(annotators)}, but the shipped difficulty and length "
-            f"prior were fitted on {fitted_on}'s; --difficulty joint estimates them from your files"
-        )
-    return out
+    fitted_on = difficulty.annotator
+    if fitted_on is None or annotators == [fitted_on]:
+        return []
+    return [
+        f"annotations are by {', '.join(annotators)}, but the shipped difficulty and length "
+        f"prior were fitted on {fitted_on}'s; --difficulty joint estimates them from your files"
+    ]
 
 
 def leaderboard(
-    models: dict[str, list[dict[str, Any]]],
-    difficulty: Difficulty | None,
-    *,
-    shipped: bool = False,
+    models: dict[str, list[dict[str, Any]]], difficulty: Difficulty | None
 ) -> Leaderboard:
     """One row per model: AlpacaEval's head-to-head metrics, avg_length and the LC win rate
     with its standard error. `difficulty=None` estimates it jointly from the given models.
@@ -163,7 +160,7 @@ def leaderboard(
     fits, used = length_controlled_winrates(annotations, difficulty) if annotations else ({}, None)
     board = Leaderboard([], used.source if used else "none", [])
     if used is not None:
-        board.warnings += _warnings(models, used, shipped)
+        board.warnings += _annotator_warning(models, used)
     for name, rows in models.items():
         row: dict[str, Any] = {"model": name, **head_to_head([r["preference"] for r in rows])}
         row["avg_length"] = int(sum(len(r["output_2"]) for r in rows) / len(instructions))

@@ -140,9 +140,9 @@ def bradley_terry(
 
 def bootstrap_ranks(boot: np.ndarray, level: float = 0.975) -> tuple[np.ndarray, ...]:
     """From bootstrap ratings (B, n): CI-aware ranks and the 95% interval of each rank."""
-    ahead = (boot[:, None, :] > boot[:, :, None]).mean(axis=0) >= level  # [i, j]: j ahead of i
-    rank = 1 + ahead.sum(axis=1)
-    ranks = 1 + (boot[:, None, :] > boot[:, :, None]).sum(axis=2)  # (B, n)
+    higher = boot[:, None, :] > boot[:, :, None]  # [b, i, j]: j rated above i in resample b
+    rank = 1 + (higher.mean(axis=0) >= level).sum(axis=1)  # j ahead of i in 97.5% of them
+    ranks = 1 + higher.sum(axis=2)  # (B, n)
     low = np.quantile(ranks, 0.025, axis=0, method="inverted_cdf")
     high = np.quantile(ranks, 0.975, axis=0, method="inverted_cdf")
     return rank, low.astype(int), high.astype(int)

@@ -61,6 +61,9 @@ class Difficulty:
     phi_population: float
     source: str
     """Where it comes from, as reports state it."""
+    annotator: str | None = None
+    """The judge whose annotations it was fitted on, when fitted elsewhere: LC of another
+    judge's annotations on it deserves a warning."""
 
 
 @dataclass(frozen=True)

@@ -112,27 +112,19 @@ def parse_label(text: str, labels: Sequence[str]) -> str | None:
     return None
 
 
-def weighted_preference(
-    top_logprobs: Mapping[str, float], tokens: Mapping[str, str]
-) -> float | None:
-    """P(B) / (P(A) + P(B)) from the first reply token's top log-probabilities, as
-    AlpacaEval's weighted judge computes its preference; None if neither token is listed.
-
-    >>> round(weighted_preference({"A": math.log(0.2), "B": math.log(0.6)}, {"A": "A", "B": "B"}), 3)
-    0.75
-    >>> weighted_preference({"Sure": -0.1}, {"A": "A", "B": "B"}) is None
-    True
-    """
-    return verdict_mass(top_logprobs, tokens)[0]
-
-
 def verdict_mass(
     top_logprobs: Mapping[str, float], tokens: Mapping[str, str]
 ) -> tuple[float | None, float]:
-    """The weighted preference and the probability mass it rests on: P(A) + P(B) of the
-    first reply token. A reply whose first token is `I'm` may still list A and B far down;
-    a preference from 0.1% of the mass is not a verdict.
+    """P(B) / (P(A) + P(B)) from the first reply token's top log-probabilities, as
+    AlpacaEval's weighted judge computes its preference (None if neither token is listed),
+    and the probability mass it rests on, P(A) + P(B). A reply whose first token is `I'm`
+    may still list A and B far down; a preference from 0.1% of the mass is not a verdict.
 
+    >>> pref, mass = verdict_mass({"A": math.log(0.2), "B": math.log(0.6)}, {"A": "A", "B": "B"})
+    >>> round(pref, 3), round(mass, 3)
+    (0.75, 0.8)
+    >>> verdict_mass({"Sure": -0.1}, {"A": "A", "B": "B"})
+    (None, 0.0)
     >>> pref, mass = verdict_mass({"I'm": math.log(0.97), "A": math.log(0.02), "B": math.log(0.01)}, {})
     >>> round(pref, 3), round(mass, 3)
     (0.333, 0.03)

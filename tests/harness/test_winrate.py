@@ -50,7 +50,7 @@ def per_file(annotation_files: list[Path]) -> dict[Path, dict[str, list[dict]]]:
 @pytest.fixture(scope="module")
 def board(per_file: dict[Path, dict[str, list[dict]]]) -> dict[str, dict]:
     merged = {name: rows for models in per_file.values() for name, rows in models.items()}
-    board = leaderboard(merged, shipped_difficulty(), shipped=True)
+    board = leaderboard(merged, shipped_difficulty())
     return {row["model"]: row for row in board.rows}
 
 
@@ -72,7 +72,7 @@ def test_single_file_lc_against_published(per_file: dict, published: dict) -> No
     difficulty = shipped_difficulty()
     alone = {}
     for models in per_file.values():
-        [row] = leaderboard(models, difficulty, shipped=True).rows
+        [row] = leaderboard(models, difficulty).rows
         alone[row["model"]] = row
     models = sorted(alone)
     ours = np.array([alone[m]["length_controlled_winrate"] for m in models])
@@ -89,7 +89,7 @@ def test_single_file_lc_against_published(per_file: dict, published: dict) -> No
 def test_lc_is_the_same_alone_and_with_others(per_file: dict, board: dict) -> None:
     difficulty = shipped_difficulty()
     for models in list(per_file.values())[:3] + list(per_file.values())[-2:]:
-        [row] = leaderboard(models, difficulty, shipped=True).rows
+        [row] = leaderboard(models, difficulty).rows
         assert row["length_controlled_winrate"] == board[row["model"]]["length_controlled_winrate"]
         assert row["lc_standard_error"] == board[row["model"]]["lc_standard_error"]
 
@@ -274,7 +274,7 @@ def test_lc_standard_error_against_a_bootstrap() -> None:
 def test_missing_instructions_and_extreme_changes_warn(tmp_path: Path) -> None:
     path = tmp_path / "m.json"
     path.write_text(json.dumps(_rows(40, "m")))
-    board = leaderboard(read_annotations([path]), shipped_difficulty(), shipped=True)
+    board = leaderboard(read_annotations([path]), shipped_difficulty())
     text = " ".join(board.warnings)
     assert "40 of 40 instructions are not in the difficulty vector" in text
     assert "annotations are by test-judge" in text
