@@ -31,7 +31,9 @@ from pathlib import Path
 
 def endpoint(*args: str) -> tuple[subprocess.Popen[str], str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.fake_endpoint", *args], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-m", "tests.support.fake_endpoint", *args],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     return proc, proc.stdout.readline().strip()
@@ -85,7 +87,6 @@ def kill_cycles(args: argparse.Namespace, work: Path, env: dict[str, str]) -> No
     )
 
 
-
 def write_pairs(path: Path, n: int) -> Path:
     """`n` trivial pairs to judge."""
     rows = [
@@ -105,11 +106,14 @@ def judge_kill_cycles(args: argparse.Namespace, work: Path, env: dict[str, str])
     cmd = [
         *(sys.executable, "-m", "harness", "judge", "pairwise", "--input", str(pairs)),
         *("--output", str(work / "kill.jsonl"), "--judge", "openai:fake"),
-        *("--judge-base-url", url, "--concurrency", "2", "--store", str(work / "judge.sqlite")),
+        *("--judge-base-url", url, "--judge-concurrency", "2"),
+        *("--store", str(work / "judge.sqlite")),
     ]
     try:
         for _ in range(args.cycles):
-            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            proc = subprocess.Popen(
+                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
             time.sleep(rng.uniform(1.5, 4.0))
             proc.send_signal(signal.SIGKILL)
             proc.wait()
@@ -165,9 +169,9 @@ def fault_run(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None
                 "openai:fake",
                 "--judge-base-url",
                 url,
-                "--max-retries",
+                "--judge-max-retries",
                 "2",
-                "--timeout",
+                "--judge-timeout",
                 "1",
                 "--store",
                 str(work / "store.sqlite"),

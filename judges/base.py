@@ -5,11 +5,12 @@ the scorer knows how to aggregate its scores into. Registered under kind "scorer
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from harness.core.records import Completion, MetricValue, Sample, Score
 from harness.core.store import ResultsStore
+from judges.llm.client import JudgeClient
 
 
 @dataclass(frozen=True)
@@ -30,8 +31,8 @@ class ScorerContext:
     """Judge spec for judge-backed scorers (`openai:MODEL` or `local:MODEL`)."""
     judge_base_url: str | None = None
     """Endpoint for an `openai:` judge (else OPENAI_BASE_URL)."""
-    judge_concurrency: int = 16
-    """Judge requests in flight."""
+    judge_client: JudgeClient = field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     store: ResultsStore | None = None
     """The run's results store, for caching judge replies."""
     toxicity_model: str | None = None
@@ -72,7 +73,3 @@ class CorpusScorer(Scorer, Protocol):
     def corpus_metrics(self, suite: str, rows: Sequence[tuple[Sample, str]]) -> list[MetricValue]:
         """Set-level aggregates over one suite's (sample, answer text) rows."""
         ...
-
-
-
-

@@ -136,7 +136,8 @@ def ai_preferences(model: str, data: CAIData) -> list[dict[str, Any]]:
     prompts, constitution, config, rng = data.prompts, data.constitution, data.config, data.rng
     from harness.core.paths import default_store_path
     from harness.core.store import ResultsStore
-    from judges.llm.judge import Endpoint, build_judge
+    from judges.llm.client import Endpoint
+    from judges.llm.judge import build_judge
     from judges.llm.pairwise import judge_pairwise
     from judges.llm.template import load_template
     from judges.llm.verdicts import PairItem
@@ -162,7 +163,9 @@ def ai_preferences(model: str, data: CAIData) -> list[dict[str, Any]]:
     ]
     template = load_template("constitution-pairwise-v1")
     with ResultsStore(default_store_path()) as store:
-        judge = build_judge(spec, template, store, Endpoint(config.judge_base_url))
+        judge = build_judge(
+            spec, template, store, Endpoint(config.judge_base_url, config.judge_client)
+        )
         results = judge_pairwise(judge, items)
     rows = []
     for p, item, pr, res in zip(prompts, items, principles, results, strict=True):

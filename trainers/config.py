@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.core.errors import InputError
 from harness.core.io import read_yaml
+from judges.llm.client import JudgeClient
 
 DPO_LOSSES = (
     "sigmoid", "hinge", "ipo", "exo_pair", "nca_pair", "robust", "bco_pair", "sppo_hard",
@@ -103,6 +104,8 @@ class PPOTrainConfig(TrainConfig):
     judge: str | None = None
     """Judge spec for judge-backed reward scorers (`openai:MODEL`, `local:MODEL`)."""
     judge_base_url: str | None = None
+    judge_client: JudgeClient = Field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
 
     @field_validator("reward")
     @classmethod
@@ -128,6 +131,8 @@ class CAITrainConfig(TrainConfig):
     """Feedback model for RL-CAI (default `local:` + the SL-CAI checkpoint, as in the paper
     the model labels its own samples). Any `openai:` endpoint works."""
     judge_base_url: str | None = None
+    judge_client: JudgeClient = Field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     max_new_tokens: int = Field(default=64, ge=1)
     """Token budget for each answer, critique and revision."""
     revisions: int = Field(default=1, ge=1)
@@ -151,6 +156,10 @@ CONFIGS: dict[str, type[TrainConfig]] = {
 }
 
 
+JUDGE_CLIENT_FLAGS = ("judge_timeout", "judge_max_retries", "judge_concurrency", "judge_max_tokens")
+"""The judge-client flags, gathered into the config's `judge_client`."""
+
+
 def build_config(method: str, file: Path | None, **flags: object) -> TrainConfig:
     """A method's config from an optional YAML file, overridden by the flags that were set."""
     values: dict[str, object] = {}
@@ -159,7 +168,15 @@ def build_config(method: str, file: Path | None, **flags: object) -> TrainConfig
         if not isinstance(loaded, dict):
             raise InputError(file, "the config must be a mapping of option: value")
         values.update(loaded)
+    client = {
+        k.removeprefix("judge_"): flags.pop(k)
+        for k in JUDGE_CLIENT_FLAGS
+        if flags.get(k) is not None
+    }
     values.update({k: v for k, v in flags.items() if v is not None})
+    if client:  # --judge-timeout etc. override the file's judge_client entries
+        given = values.get("judge_client")
+        values["judge_client"] = {**(given if isinstance(given, dict) else {}), **client}
     try:
         return CONFIGS[method].model_validate(values)
     except ValidationError as e:

@@ -13,11 +13,11 @@ from trainers.data import load_pairs
 from trainers.method import Method
 
 
-def build_dpo(config: DPOTrainConfig, model: Any, tokenizer: Any, base: Path) -> tuple[Any, list[Any]]:
+def build_dpo(
+    config: DPOTrainConfig, model: Any, tokenizer: Any, base: Path, rows: list[Any]
+) -> tuple[Any, list[Any]]:
     trl = trl_module()
-    train, held = split_rows(
-        load_pairs(config.data, config.limit), config.eval_fraction, config.seed
-    )
+    train, held = split_rows(rows, config.eval_fraction, config.seed)
     args = trl.DPOConfig(
         **common_args(config),
         max_length=config.max_length,
@@ -49,4 +49,6 @@ def build_dpo(config: DPOTrainConfig, model: Any, tokenizer: Any, base: Path) ->
     return trainer, held
 
 
-DPO = register("trainer", "dpo")(Method("dpo", False, build_dpo))
+DPO = register("trainer", "dpo")(
+    Method("dpo", False, build_dpo, lambda c: load_pairs(c.data, c.limit))
+)

@@ -49,17 +49,20 @@ class Method:
 
     name: str
     sequence_classifier: bool
-    build: Callable[[Any, Any, Any, Path], tuple[Any, list[Any]]]
-    """(config, model, tokenizer, base model dir) -> (TRL trainer, held-out rows)."""
+    build: Callable[[Any, Any, Any, Path, list[Any]], tuple[Any, list[Any]]]
+    """(config, model, tokenizer, base model dir, data rows) -> (TRL trainer, held-out rows)."""
+    data: Callable[[Any], list[Any]]
+    """The config's training rows, read and validated before any model is loaded (a bad
+    row is a one-line error, not a wait for the model first)."""
     trained: Callable[[Any], Any] = _trainer_model
     """The model to save, from the trainer."""
     extra_metrics: Callable[[Any], dict[str, float]] = lambda trainer: {}
     """Final metrics TRL does not log, from the trainer."""
 
     def __call__(
-        self, config: Any, model: Any, tokenizer: Any, base: Path
+        self, config: Any, model: Any, tokenizer: Any, base: Path, rows: list[Any]
     ) -> tuple[Any, list[Any]]:
-        return self.build(config, model, tokenizer, base)
+        return self.build(config, model, tokenizer, base, rows)
 
 
 def train_with(method: Method, config: TrainConfig) -> TrainResult:
@@ -74,6 +77,7 @@ def _train_into(method: Method, config: TrainConfig, requested: TrainConfig) -> 
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
+    rows = method.data(config)
     base = resolve_model(config.model)
     tokenizer = AutoTokenizer.from_pretrained(base.path)
     if tokenizer.pad_token is None:
@@ -87,7 +91,7 @@ def _train_into(method: Method, config: TrainConfig, requested: TrainConfig) -> 
     else:
         model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype)
     torch.manual_seed(config.seed)
-    trainer, held = method(config, model, tokenizer, Path(base.path))
+    trainer, held = method(config, model, tokenizer, Path(base.path), rows)
     started = time.time()
     trainer.train()
     metrics = {**_final_metrics(trainer), **method.extra_metrics(trainer)}

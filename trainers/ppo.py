@@ -71,14 +71,13 @@ def _ppo_args(ppo: Any, config: PPOTrainConfig) -> Any:
 
 
 def build_ppo(
-    config: PPOTrainConfig, model: Any, tokenizer: Any, base: Path
+    config: PPOTrainConfig, model: Any, tokenizer: Any, base: Path, prompts: list[Any]
 ) -> tuple[Any, list[Any]]:
     """TRL's PPOTrainer for `config` (no held-out rows: PPO has no evaluation loss)."""
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification
 
     ppo = _ppo_module()
-    prompts = load_prompts(config.data, config.limit)
     reward_is_model = not config.reward.startswith(SCORERS_PREFIX)
     value_model = AutoModelForSequenceClassification.from_pretrained(
         config.reward if reward_is_model else base, num_labels=1, dtype=model.dtype
@@ -89,7 +88,9 @@ def build_ppo(
         )
         for chat in prompts
     ]
-    context = ScorerContext(judge=config.judge, judge_base_url=config.judge_base_url)
+    context = ScorerContext(
+        judge=config.judge, judge_base_url=config.judge_base_url, judge_client=config.judge_client
+    )
     reward_model = load_reward_model(config.reward, prompts, encoded, tokenizer, context)
     tokenizer.padding_side = "left"
     neural = [model, value_model] + ([reward_model] if reward_is_model else [])
@@ -133,4 +134,13 @@ def ppo_metrics(trainer: Any) -> dict[str, float]:
     return {}
 
 
-PPO = register("trainer", "ppo")(Method("ppo", False, build_ppo, ppo_policy, ppo_metrics))
+PPO = register("trainer", "ppo")(
+    Method(
+        "ppo",
+        False,
+        build_ppo,
+        lambda c: load_prompts(c.data, c.limit),
+        ppo_policy,
+        ppo_metrics,
+    )
+)

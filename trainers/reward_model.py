@@ -13,12 +13,10 @@ from trainers.method import Method
 
 
 def build_reward_model(
-    config: RewardTrainConfig, model: Any, tokenizer: Any, base: Path
+    config: RewardTrainConfig, model: Any, tokenizer: Any, base: Path, rows: list[Any]
 ) -> tuple[Any, list[Any]]:
     trl = trl_module()
-    train, held = split_rows(
-        load_pairs(config.data, config.limit), config.eval_fraction, config.seed
-    )
+    train, held = split_rows(rows, config.eval_fraction, config.seed)
 
     def row(p: Any) -> dict[str, Any]:
         return {
@@ -37,4 +35,6 @@ def build_reward_model(
     return trainer, held
 
 
-REWARD_MODEL = register("trainer", "rm")(Method("rm", True, build_reward_model))
+REWARD_MODEL = register("trainer", "rm")(
+    Method("rm", True, build_reward_model, lambda c: load_pairs(c.data, c.limit))
+)

@@ -12,11 +12,11 @@ from trainers.data import load_chats
 from trainers.method import Method
 
 
-def build_sft(config: SFTTrainConfig, model: Any, tokenizer: Any, base: Path) -> tuple[Any, list[Any]]:
+def build_sft(
+    config: SFTTrainConfig, model: Any, tokenizer: Any, base: Path, rows: list[Any]
+) -> tuple[Any, list[Any]]:
     trl = trl_module()
-    train, held = split_rows(
-        load_chats(config.data, config.limit), config.eval_fraction, config.seed
-    )
+    train, held = split_rows(rows, config.eval_fraction, config.seed)
     args = trl.SFTConfig(**common_args(config), max_length=config.max_length)
     trainer = trl.SFTTrainer(
         model=model,
@@ -28,4 +28,6 @@ def build_sft(config: SFTTrainConfig, model: Any, tokenizer: Any, base: Path) ->
     return trainer, held
 
 
-SFT = register("trainer", "sft")(Method("sft", False, build_sft))
+SFT = register("trainer", "sft")(
+    Method("sft", False, build_sft, lambda c: load_chats(c.data, c.limit))
+)

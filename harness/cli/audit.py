@@ -10,15 +10,20 @@ import typer
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
     JUDGE_CONCURRENCY,
+    JUDGE_MAX_RETRIES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT,
     MIN_VERDICT_MASS,
     OUT,
     PERSONA_TEMPLATE,
     PERSONAS,
     STORE,
     command_line,
+    judge_client,
 )
 from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
+from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 
 # One parameter per flag: typer reads a command's flags from its signature, so this
@@ -46,7 +51,10 @@ def audit_judge(
         str, typer.Option(help="Pairwise judge template or folder.")
     ] = "pairwise-v1",
     judge_base_url: Annotated[str | None, typer.Option(help="Endpoint of openai: judges.")] = None,
-    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
+    judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
+    judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = DEFAULT_CONCURRENCY,
+    judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     min_verdict_mass: Annotated[float, MIN_VERDICT_MASS] = 0.5,
     self_preference: Annotated[
         bool,
@@ -55,6 +63,12 @@ def audit_judge(
             help="Have the judge model answer the prompts and judge its own answers.",
         ),
     ] = True,
+    self_max_new_tokens: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Longest self-preference answer the judge model writes, in tokens."
+        ),
+    ] = 128,
     reference_judge: Annotated[
         str | None, typer.Option(help="A second judge for the self-preference comparison.")
     ] = None,
@@ -83,9 +97,12 @@ def audit_judge(
         template=template,
         limit=limit,
         judge_base_url=judge_base_url,
-        judge_concurrency=judge_concurrency,
+        judge_client=judge_client(
+            judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens
+        ),
         min_verdict_mass=min_verdict_mass,
         self_preference=self_preference,
+        self_max_new_tokens=self_max_new_tokens,
         reference_judge=reference_judge,
         repeats=repeats,
         repeat_temperature=repeat_temperature,

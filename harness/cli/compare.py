@@ -13,6 +13,9 @@ from harness.cli.options import (
     GENERATION_ENGINE,
     JUDGE_BASE_URL,
     JUDGE_CONCURRENCY,
+    JUDGE_MAX_RETRIES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT,
     MIN_VERDICT_MASS,
     OUT,
     PERSONA_TEMPLATE,
@@ -20,8 +23,10 @@ from harness.cli.options import (
     STORE,
     SUITE_LIMIT,
     command_line,
+    judge_client,
 )
 from harness.cli.progress_bar import BarProgress
+from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 
 # One parameter per flag: typer reads a command's flags from its signature, so this
@@ -62,7 +67,10 @@ def compare(
     batch_size: Annotated[int, BATCH_SIZE] = 16,
     base_url: Annotated[str | None, typer.Option(help="Endpoint for --engine openai.")] = None,
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
-    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
+    judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
+    judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = DEFAULT_CONCURRENCY,
+    judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     min_verdict_mass: Annotated[float, MIN_VERDICT_MASS] = 0.5,
     bootstrap: Annotated[
         int, typer.Option(min=1, help="Bradley-Terry bootstrap resamples.")
@@ -88,7 +96,9 @@ def compare(
         engine_config={"batch_size": batch_size, "base_url": base_url},
         params=GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed),
         judge_base_url=judge_base_url,
-        judge_concurrency=judge_concurrency,
+        judge_client=judge_client(
+            judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens
+        ),
         min_verdict_mass=min_verdict_mass,
         limit=limit,
         store=store,

@@ -11,10 +11,15 @@ import typer
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
     JUDGE_CONCURRENCY,
+    JUDGE_MAX_RETRIES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT,
     MIN_VERDICT_MASS,
     STORE,
+    judge_client,
 )
 from harness.cli.progress_bar import BarProgress
+from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 
 class JudgeKind(StrEnum):
@@ -74,23 +79,16 @@ def judge_cmd(
         str | None,
         typer.Option("--judge-base-url", help="OpenAI-compatible endpoint (else OPENAI_BASE_URL)."),
     ] = None,
-    concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
+    judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
+    judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = DEFAULT_CONCURRENCY,
+    judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     max_requests: Annotated[
         int | None, typer.Option(help="Budget: at most this many requests.")
     ] = None,
     max_tokens_budget: Annotated[
         int | None, typer.Option(help="Budget: at most this many tokens.")
     ] = None,
-    max_retries: Annotated[
-        int,
-        typer.Option(
-            min=0,
-            help="Retries on 429/5xx/timeouts/malformed replies (exponential backoff with jitter)."
-        ),
-    ] = 5,
-    timeout: Annotated[
-        float, typer.Option(min=0.001, help="Seconds per judge request.")
-    ] = 60.0,
     min_verdict_mass: Annotated[float, MIN_VERDICT_MASS] = 0.5,
     store: Annotated[Path | None, STORE] = None,
     price_prompt: Annotated[
@@ -113,11 +111,11 @@ def judge_cmd(
         inconsistent=inconsistent,
         seed=seed,
         judge_base_url=judge_base_url,
-        concurrency=concurrency,
+        judge_client=judge_client(
+            judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens
+        ),
         max_requests=max_requests,
         max_tokens_budget=max_tokens_budget,
-        max_retries=max_retries,
-        timeout=timeout,
         min_verdict_mass=min_verdict_mass,
         store=store,
         price=(price_prompt, price_completion),

@@ -15,12 +15,32 @@ STORE = typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).
 SCORER_JUDGE = typer.Option(help="Judge for judge-* scorers: openai:MODEL or local:MODEL.")
 
 JUDGE_BASE_URL = typer.Option(help="Endpoint of an openai: judge.")
-JUDGE_CONCURRENCY = typer.Option(help="Judge requests in flight.")
+
+# The judge-client options, on every command that judges (judges/llm/client.py says why
+# these defaults): each command takes all four and passes them to `judge_client`.
+JUDGE_TIMEOUT = typer.Option(
+    "--judge-timeout", min=0.001, help="Seconds to wait for one judge reply before retrying it."
+)
+JUDGE_MAX_RETRIES = typer.Option(
+    "--judge-max-retries",
+    min=0,
+    help="Retries of a judge request on 429/5xx/timeouts/malformed replies (backoff with jitter).",
+)
+JUDGE_CONCURRENCY = typer.Option(
+    "--judge-concurrency",
+    min=1,
+    help="Judge requests in flight at the start (halved when timeouts cluster).",
+)
+JUDGE_MAX_TOKENS = typer.Option(
+    "--judge-max-tokens",
+    min=1,
+    help="Cap on judge output tokens (default: the template's); bounds a slow local judge.",
+)
 MIN_VERDICT_MASS = typer.Option(
     min=0.0,
     max=1.0,
     help="Log-probability templates: least P(A)+P(B) of the first reply token a verdict may "
-    "rest on; below it the order is unparsed (0 accepts any)."
+    "rest on; below it the order is unparsed (0 accepts any).",
 )
 OUT = typer.Option(help="Output directory.")
 SUITE_LIMIT = typer.Option(help="Only the first N items of each suite.")
@@ -41,6 +61,15 @@ TOXICITY_MODEL = typer.Option(
 TOXICITY_CONFIG = typer.Option(
     help="Directory with the HF config and tokenizer, to load a detoxify checkpoint offline."
 )
+
+
+def judge_client(timeout: float, max_retries: int, concurrency: int, max_tokens: int | None) -> Any:
+    """The `JudgeClient` the four judge-client flags give."""
+    from judges.llm.client import JudgeClient
+
+    return JudgeClient(
+        timeout=timeout, max_retries=max_retries, concurrency=concurrency, max_tokens=max_tokens
+    )
 
 
 def split_values(values: list[str]) -> tuple[str, ...]:

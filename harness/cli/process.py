@@ -13,11 +13,16 @@ from harness.cli.options import (
     GENERATION_ENGINE,
     JUDGE_BASE_URL,
     JUDGE_CONCURRENCY,
+    JUDGE_MAX_RETRIES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT,
     OUT,
     STORE,
     command_line,
+    judge_client,
 )
 from harness.core.errors import UserError
+from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 
 # One parameter per flag: typer reads a command's flags from its signature, so this
@@ -57,7 +62,10 @@ def process(
         str, typer.Option(help="Step splitting: auto, numbered, lines or sentences.")
     ] = "auto",
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
-    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = 16,
+    judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
+    judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = DEFAULT_CONCURRENCY,
+    judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     store: Annotated[Path | None, STORE] = None,
 ) -> None:
     """Process vs outcome supervision: a judge labels every step of each math solution
@@ -88,7 +96,9 @@ def process(
         orm_template=None if orm_template == "none" else orm_template,
         split=split,  # type: ignore[arg-type]
         judge_base_url=judge_base_url,
-        judge_concurrency=judge_concurrency,
+        judge_client=judge_client(
+            judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens
+        ),
         store=store,
         command=command_line(),
     )

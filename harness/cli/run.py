@@ -11,6 +11,10 @@ from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
     BATCH_SIZE,
     JUDGE_BASE_URL,
+    JUDGE_CONCURRENCY,
+    JUDGE_MAX_RETRIES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT,
     OUT,
     SCORER_JUDGE,
     STORE,
@@ -19,11 +23,13 @@ from harness.cli.options import (
     TOXICITY_MODEL,
     command_line,
     engine_options,
+    judge_client,
     split_values,
 )
 from harness.cli.output import metrics_table
 from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
+from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 
 # One parameter per flag: typer reads a command's flags from its signature, so this
@@ -61,10 +67,22 @@ def run(
     base_url: Annotated[
         str | None, typer.Option(help="OpenAI-compatible endpoint (else OPENAI_BASE_URL).")
     ] = None,
-    concurrency: Annotated[int, typer.Option(help="Requests in flight (openai engine).")] = 8,
+    concurrency: Annotated[
+        int, typer.Option(min=1, help="Requests in flight (openai engine).")
+    ] = 8,
+    timeout: Annotated[
+        float, typer.Option(min=0.001, help="Seconds to wait for one completion (openai engine).")
+    ] = DEFAULT_TIMEOUT,
+    max_retries: Annotated[
+        int, typer.Option(min=0, help="Retries on 429/5xx/timeouts (openai engine).")
+    ] = DEFAULT_MAX_RETRIES,
     store: Annotated[Path | None, STORE] = None,
     judge: Annotated[str | None, SCORER_JUDGE] = None,
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
+    judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
+    judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = DEFAULT_CONCURRENCY,
+    judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     toxicity_model: Annotated[str | None, TOXICITY_MODEL] = None,
     toxicity_config: Annotated[str | None, TOXICITY_CONFIG] = None,
     engine_option: Annotated[
@@ -105,6 +123,8 @@ def run(
             "batch_size": batch_size,
             "base_url": base_url,
             "concurrency": concurrency,
+            "timeout": timeout,
+            "max_retries": max_retries,
             "options": engine_options(engine_option or []),
         },
         params=params,
@@ -113,6 +133,9 @@ def run(
         store=store,
         judge=judge,
         judge_base_url=judge_base_url,
+        judge_client=judge_client(
+            judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens
+        ),
         toxicity_model=toxicity_model,
         toxicity_config=toxicity_config,
         replicas=replicas,

@@ -11,14 +11,20 @@ import typer
 from harness.cli.app import app, err, user_errors
 from harness.cli.options import (
     JUDGE_BASE_URL,
+    JUDGE_CONCURRENCY,
+    JUDGE_MAX_RETRIES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT,
     SCORER_JUDGE,
     STORE,
     TOXICITY_CONFIG,
     TOXICITY_MODEL,
+    judge_client,
 )
 from harness.cli.output import metrics_table
 from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
+from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 
 # One parameter per flag: typer reads a command's flags from its signature, so this
@@ -43,6 +49,10 @@ def score_cmd(
     device: Annotated[str, typer.Option(help="Torch device for scorer models.")] = "cpu",
     judge: Annotated[str | None, SCORER_JUDGE] = None,
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
+    judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
+    judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
+    judge_concurrency: Annotated[int, JUDGE_CONCURRENCY] = DEFAULT_CONCURRENCY,
+    judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     store: Annotated[Path | None, STORE] = None,
 ) -> None:
     """Score existing completions: one output line per input line; metrics with CIs."""
@@ -55,6 +65,9 @@ def score_cmd(
     context = ScorerContext(
         judge=judge,
         judge_base_url=judge_base_url,
+        judge_client=judge_client(
+            judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens
+        ),
         toxicity_model=toxicity_model,
         toxicity_config=toxicity_config,
         device=device,

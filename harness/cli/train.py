@@ -8,7 +8,13 @@ from typing import Annotated
 import typer
 
 from harness.cli.app import app, err, stdout, user_errors
-from harness.cli.options import JUDGE_BASE_URL
+from harness.cli.options import (
+    JUDGE_BASE_URL,
+    JUDGE_CONCURRENCY,
+    JUDGE_MAX_RETRIES,
+    JUDGE_MAX_TOKENS,
+    JUDGE_TIMEOUT,
+)
 from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
 
@@ -74,9 +80,11 @@ def train(
         str | None,
         typer.Option(help="PPO: judge for judge-backed reward scorers; CAI: feedback model."),
     ] = None,
-    judge_base_url: Annotated[
-        str | None, JUDGE_BASE_URL
-    ] = None,
+    judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
+    judge_timeout: Annotated[float | None, JUDGE_TIMEOUT] = None,
+    judge_max_retries: Annotated[int | None, JUDGE_MAX_RETRIES] = None,
+    judge_concurrency: Annotated[int | None, JUDGE_CONCURRENCY] = None,
+    judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     constitution: Annotated[
         Path | None, typer.Option(help="CAI: YAML constitution (default: the project's).")
     ] = None,

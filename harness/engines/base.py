@@ -35,9 +35,9 @@ class EngineConfig:
     """OpenAI-compatible endpoint; None means the `openai` client's own default/env."""
     concurrency: int = 8
     """Requests in flight at once (openai engine)."""
-    timeout: float = 120.0
-    """Seconds per request (openai engine)."""
-    max_retries: int = 4
+    timeout: float = 600.0
+    """Seconds per request (openai engine; the openai client's own default)."""
+    max_retries: int = 3
     """Retries of 429/5xx/timeouts, with the client's exponential backoff (openai engine)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Engine-specific extras passed through (e.g. vLLM's tensor_parallel_size)."""

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +27,7 @@ from harness.core.store import ResultsStore
 from harness.engines.base import EngineConfig
 from harness.engines.factory import create_engine
 from harness.jobs.run import generate_stage
+from judges.llm.client import Endpoint, JudgeClient
 from suites.suite import Suite
 
 if TYPE_CHECKING:
@@ -43,11 +44,13 @@ class AuditConfig:
     template: str = "pairwise-v1"
     limit: int | None = None
     judge_base_url: str | None = None
-    judge_concurrency: int = 16
+    judge_client: JudgeClient = field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     min_verdict_mass: float = 0.5
     """Log-probability templates: least P(A) + P(B) a verdict may rest on."""
     self_preference: bool = True
     self_max_new_tokens: int = 128
+    """Longest self-preference answer the judge model writes, in tokens."""
     reference_judge: str | None = None
     repeats: int = 2
     repeat_temperature: float = 1.0
@@ -61,7 +64,7 @@ class AuditConfig:
 
 def _self_answers(
     spec: str,
-    base_url: str | None,
+    endpoint: Endpoint,
     prompts: list[str],
     max_new_tokens: int,
     store: ResultsStore,
@@ -69,9 +72,16 @@ def _self_answers(
 ) -> list[str]:
     """The judge model's own answers to the prompts (cached like any generation)."""
     kind, _, model = spec.partition(":")
+    client = endpoint.client
     engine = create_engine(
         "openai" if kind == "openai" else "transformers",
-        EngineConfig(model=model, base_url=base_url),
+        EngineConfig(
+            model=model,
+            base_url=endpoint.base_url,
+            timeout=client.timeout,
+            max_retries=client.max_retries,
+            concurrency=client.concurrency,
+        ),
     )
     suite = Suite(
         "audit-self", tuple(Sample(id=str(i), prompt=p) for i, p in enumerate(prompts)), "audit"
@@ -107,7 +117,9 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
     records: list[dict[str, Any]] = []
     with ResultsStore(config.store or default_store_path()) as store:
         for spec in config.judges:
-            result, items = _audit_one(config, _Judges(config, template, store), spec, pairs, progress)
+            result, items = _audit_one(
+                config, _Judges(config, template, store), spec, pairs, progress
+            )
             results.append(result)
             records.extend({"judge": spec, **it.record()} for it in items)
     payload = {"judges": results, "manifest": _manifest(config, template.id, started)}
@@ -124,13 +136,13 @@ class _Judges:
     store: ResultsStore
 
     def __call__(self, spec: str, temperature: float | None = None, seed: int | None = None) -> Any:
-        from judges.llm.judge import Endpoint, Price, build_judge
+        from judges.llm.judge import Price, build_judge
 
         judge = build_judge(
             spec,
             self.template,
             self.store,
-            Endpoint(self.config.judge_base_url, self.config.judge_concurrency),
+            Endpoint(self.config.judge_base_url, self.config.judge_client),
             price=Price(*self.config.price),
             temperature=temperature,
             seed=seed,
@@ -154,14 +166,16 @@ def _audit_one(
     if config.self_preference:
         answers = _self_answers(
             spec,
-            config.judge_base_url,
+            Endpoint(config.judge_base_url, config.judge_client),
             [p.prompt for p in pairs],
             config.self_max_new_tokens,
             judge_for.store,
             progress,
         )
     reference = judge_for(config.reference_judge) if config.reference_judge else None
-    repeats = [judge_for(spec, config.repeat_temperature, seed=k + 1) for k in range(config.repeats)]
+    repeats = [
+        judge_for(spec, config.repeat_temperature, seed=k + 1) for k in range(config.repeats)
+    ]
     # Upper bound: both orders of the pair, its two perturbations, the self-answer pair,
     # and one order per repeat.
     progress.start(f"audit {spec}", len(pairs) * (8 + config.repeats))
@@ -184,7 +198,7 @@ def _audit_one(
         "judge": judge.describe(),
         "pairs": config.pairs,
         "n_pairs": len(pairs),
-        "usage": judge.stats.as_dict(),
+        "usage": {**judge.stats.as_dict(), "client": judge.settings()},
         "measures": {m["measure"]: {k: v for k, v in m.items() if k != "measure"} for m in found},
         "personas": persona_audit,
     }
@@ -246,7 +260,7 @@ def _persona_audit(
     return {
         "template": judge.template.id,
         "profiles": {p.name: p.profile for p in personas},
-        "usage": judge.stats.as_dict(),
+        "usage": {**judge.stats.as_dict(), "client": judge.settings()},
         "human_agreement": agreement_with_humans(by_persona, [p.human for p in pairs]),
         **persona_statistics(
             {name: [r.preference for r in rs] for name, rs in by_persona.items()},

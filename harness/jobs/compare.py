@@ -34,6 +34,7 @@ from harness.core.store import ResultsStore
 from harness.engines.base import Engine, EngineConfig
 from harness.engines.factory import create_engine
 from harness.jobs.run import apply_limit, generate_stage, training_manifest
+from judges.llm.client import Endpoint, JudgeClient
 from suites import Suite, load_suites
 
 OVERRIDABLE = {"temperature": float, "top_p": float, "seed": int, "max_new_tokens": int}
@@ -84,7 +85,8 @@ class CompareConfig:
     engine_config: dict[str, Any] = field(default_factory=dict)
     params: GenerationParams = field(default_factory=GenerationParams)
     judge_base_url: str | None = None
-    judge_concurrency: int = 16
+    judge_client: JudgeClient = field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     min_verdict_mass: float = 0.5
     """Log-probability templates: least P(A) + P(B) a verdict may rest on."""
     limit: int | None = None
@@ -181,7 +183,9 @@ def _generate(
             )
         engine = engines[entry.spec]
         identities[entry.label] = {**engine.identity(), "params": entry.params.model_dump()}
-        have, job_keys, _, _ = generate_stage(engine, store, jobs, replace_n(entry.params), progress)
+        have, job_keys, _, _ = generate_stage(
+            engine, store, jobs, replace_n(entry.params), progress
+        )
         failed = [
             f"{s.name}/{smp.id}"
             for (s, smp), keys in zip(jobs, job_keys, strict=True)
@@ -254,12 +258,12 @@ def _judge(
     progress: Progress,
 ) -> _Judged:
     """Judge every pair in both orders (and once per persona with `config.personas`)."""
-    from judges.llm.judge import Endpoint, build_judge
+    from judges.llm.judge import build_judge
     from judges.llm.pairwise import judge_pairwise
     from judges.llm.position_swap import inconsistent_policy
     from judges.llm.template import load_template
 
-    endpoint = Endpoint(config.judge_base_url, config.judge_concurrency)
+    endpoint = Endpoint(config.judge_base_url, config.judge_client)
     judge = build_judge(config.judge, template, store, endpoint)
     judge.min_verdict_mass = config.min_verdict_mass
     progress.start("judge", len(items) * 2)

@@ -7,7 +7,7 @@ labels; writes OUT.jsonl, OUT.summary.json and OUT.report.html atomically.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +16,7 @@ from harness.core.errors import UserError
 from harness.core.paths import check_out_file, default_store_path
 from harness.core.progress import Progress, SilentProgress
 from harness.core.store import ResultsStore
+from judges.llm.client import Endpoint, JudgeClient
 from judges.llm.position_swap import Inconsistent, inconsistent_policy
 from judges.llm.template import JudgeKind
 
@@ -47,14 +48,12 @@ class JudgeConfig:
     seed: int = 0
     """Pairwise without swap: seed of the content-seeded order."""
     judge_base_url: str | None = None
-    concurrency: int = 16
+    judge_client: JudgeClient = field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     max_requests: int | None = None
     """Budget: at most this many requests."""
     max_tokens_budget: int | None = None
     """Budget: at most this many tokens."""
-    max_retries: int = 5
-    timeout: float = 60.0
-    """Seconds per judge request."""
     store: Path | None = None
     price: tuple[float, float] = (0.0, 0.0)
     """Dollars per million prompt and completion tokens."""
@@ -79,9 +78,9 @@ class JudgeOutcome:
 
 def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOutcome:
     """Judge every item of `config.input` and write the three output files."""
-    from judges.llm.backends import Budget, RetryPolicy
+    from judges.llm.backends import Budget
     from judges.llm.files import read_pairs, read_points, result_record, summarise
-    from judges.llm.judge import Endpoint, Price, build_judge
+    from judges.llm.judge import Price, build_judge
     from judges.llm.template import load_template
 
     progress = progress or SilentProgress()
@@ -96,7 +95,6 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     read = read_pairs if pairwise else read_points
     items: Any = read(config.input, needs_reference=needs_ref)
     check_out_file(config.output)
-    retry = RetryPolicy(max_retries=config.max_retries, timeout=config.timeout)
     if not 0.0 <= config.min_verdict_mass <= 1.0:
         raise UserError("--min-verdict-mass must lie in [0, 1]")
     with ResultsStore(config.store or default_store_path()) as results_store:
@@ -104,7 +102,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
             config.judge,
             loaded,
             results_store,
-            Endpoint(config.judge_base_url, config.concurrency, retry),
+            Endpoint(config.judge_base_url, config.judge_client),
             budget=Budget(config.max_requests, config.max_tokens_budget),
             price=Price(*config.price),
         )

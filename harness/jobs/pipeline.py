@@ -24,10 +24,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.core.atomic import write_text_atomic
-from harness.core.errors import UserError
+from harness.core.errors import InputError, UserError
 from harness.core.progress import Progress, SilentProgress
 from harness.core.records import GenerationParams
 from harness.core.validation import load_yaml_model
+from judges.llm.client import JudgeClient
 from trainers.common import Log
 
 Method = Literal["dpo", "ppo", "cai"]
@@ -48,6 +49,8 @@ class CompareOptions(BaseModel):
     """The embedded model is a useless judge: replace it with a real one for numbers that
     mean anything (e.g. openai:gpt-4o, or a vllm serve endpoint with judge_base_url)."""
     judge_base_url: str | None = None
+    judge_client: JudgeClient = Field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     template: str = "pairwise-logprob-v1"
     limit: int | None = Field(default=None, ge=1)
 
@@ -81,6 +84,42 @@ def load_pipeline_config(path: Path | None) -> PipelineConfig:
 
 def _stage_options(config: PipelineConfig, method: str) -> dict[str, Any]:
     return {**config.train.get("common", {}), **config.train.get(method, {})}
+
+
+def check_before_training(config: PipelineConfig) -> None:
+    """Everything the stages will need, checked before the first one trains: every training
+    stage's options, the data, the suites, the scorers, the compare judge and template (a
+    typo there would otherwise surface after an hour of training)."""
+    from judges.llm.backends import backend_from_spec
+    from judges.llm.template import load_template
+    from judges.scorers.factory import lookup_scorer
+    from suites import load_suites
+    from trainers.config import build_config
+    from trainers.data import load_pairs
+
+    base = {"model": config.base, "data": config.data, "limit": config.limit, "out": Path(".")}
+    for method in config.methods:
+        stages = ["rm", "ppo"] if method == "ppo" else [method]
+        for stage in stages:
+            # The reward model PPO uses is trained by the pipeline itself: stand in for it.
+            extra = {"reward": "scorers:refusal=1"} if stage == "ppo" else {}
+            try:
+                build_config(stage, None, **{**base, **_stage_options(config, stage), **extra})
+            except InputError as e:
+                where = f"train.{stage}" + (f".{e.field}" if e.field else "")
+                raise InputError("pipeline config", e.detail, field=where) from None
+    load_pairs(config.data, config.limit)
+    load_suites(config.eval.suites)
+    load_suites(config.compare.suites)
+    for name in config.eval.scorers:
+        lookup_scorer(name)
+    backend_from_spec(config.compare.judge, base_url=config.compare.judge_base_url)
+    template = load_template(config.compare.template)
+    if template.config.kind != "pairwise":
+        raise UserError(
+            f"compare.template: '{config.compare.template}' is a {template.config.kind} "
+            "template; the pipeline's comparison needs a pairwise one"
+        )
 
 
 def _train_stage(
@@ -176,6 +215,7 @@ def run_pipeline(
     from reports.pipeline import pipeline_rows, render_pipeline_report, summary_markdown
 
     progress = progress or SilentProgress()
+    check_before_training(config)
     check_out_dir(out)
     started = time.time()
     timings: dict[str, float] = {}
@@ -190,6 +230,7 @@ def run_pipeline(
             suites=tuple(config.compare.suites),
             judge=config.compare.judge,
             judge_base_url=config.compare.judge_base_url,
+            judge_client=config.compare.judge_client,
             template=config.compare.template,
             out=out / "compare",
             params=GenerationParams(max_new_tokens=config.eval.max_new_tokens),

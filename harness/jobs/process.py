@@ -28,6 +28,7 @@ from harness.core.progress import Progress, SilentProgress
 from harness.core.records import GenerationParams
 from harness.core.store import ResultsStore
 from harness.jobs.run import generate_stage
+from judges.llm.client import Endpoint, JudgeClient
 from judges.process.solutions import Solution
 from judges.process.steps import SplitMode, split_steps
 
@@ -59,7 +60,8 @@ class ProcessConfig:
     """None: no outcome judge (best-of-N then compares PRM with majority voting only)."""
     split: SplitMode = "auto"
     judge_base_url: str | None = None
-    judge_concurrency: int = 16
+    judge_client: JudgeClient = field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     store: Path | None = None
     command: str | None = None
 
@@ -115,7 +117,7 @@ def _generated(
 def run_process(config: ProcessConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Generate or load candidates, judge steps and outcomes, write the outputs; returns
     process.json's content."""
-    from judges.llm.judge import Endpoint, build_judge
+    from judges.llm.judge import build_judge
     from judges.llm.template import load_template
     from judges.process.best_of_n import best_of_n
     from judges.process.metrics import agreement_with_labels, process_metrics
@@ -134,7 +136,7 @@ def run_process(config: ProcessConfig, progress: Progress | None = None) -> dict
             source: dict[str, Any] = {"solutions": str(config.solutions)}
         else:
             solutions, source = _generated(config, store, progress)
-        endpoint = Endpoint(config.judge_base_url, config.judge_concurrency)
+        endpoint = Endpoint(config.judge_base_url, config.judge_client)
         prm = build_judge(config.judge, prm_template, store, endpoint)
         progress.start("judge steps", sum(len(s.steps) for s in solutions))
         verdicts = judge_steps(prm, solutions, on_done=progress.advance)

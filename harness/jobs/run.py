@@ -33,6 +33,7 @@ from harness.engines.factory import create_engine
 from harness.engines.ray_engine import RayShardedEngine
 from harness.jobs.run_outputs import write_outputs
 from judges.base import ScoreInput, Scorer, ScorerContext
+from judges.llm.client import JudgeClient
 from judges.scorers.factory import create_scorer, lookup_scorer
 from suites import Suite, load_suites
 
@@ -62,6 +63,8 @@ class RunConfig:
     """Judge spec for judge-backed scorers (`openai:MODEL` or `local:MODEL`)."""
     judge_base_url: str | None = None
     """Endpoint of an `openai:` judge."""
+    judge_client: JudgeClient = field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
     toxicity_model: str | None = None
     """detoxify model for the toxicity scorer (default: the small offline stand-in)."""
     toxicity_config: str | None = None
@@ -267,7 +270,7 @@ def replay_config(config: RunConfig) -> dict[str, Any]:
         if f.name in _NOT_REPLAYED:
             continue
         value = getattr(config, f.name)
-        if isinstance(value, GenerationParams):
+        if isinstance(value, GenerationParams | JudgeClient):
             value = value.model_dump()
         elif isinstance(value, tuple):
             value = list(value)
@@ -281,6 +284,8 @@ def config_from_replay(saved: dict[str, Any], *, out: Path, store: Path, command
     """The RunConfig that `replay_config` recorded, writing to `out` and `store`."""
     values = dict(saved)
     values["params"] = GenerationParams(**values["params"])
+    if "judge_client" in values:  # absent from runs made before the judge-client options
+        values["judge_client"] = JudgeClient(**values["judge_client"])
     for name in ("suites", "scorers"):
         values[name] = tuple(values[name])
     return RunConfig(**values, out=out, store=store, command=command)
@@ -308,6 +313,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         context = ScorerContext(
             judge=config.judge,
             judge_base_url=config.judge_base_url,
+            judge_client=config.judge_client,
             store=store,
             toxicity_model=config.toxicity_model,
             toxicity_config=config.toxicity_config,

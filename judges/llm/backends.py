@@ -22,6 +22,7 @@ from harness.core.records import GenerationParams, Message
 from harness.engines.base import EngineConfig
 from harness.engines.factory import create_engine
 from harness.engines.openai_client import make_client, redact
+from judges.llm.concurrency import AdaptiveLimit
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,10 @@ class JudgeBackend(Protocol):
         """Which model answers (no secrets); part of every judgment's cache key."""
         ...
 
+    def settings(self) -> dict[str, Any]:
+        """The effective client settings (timeout, retries, concurrency reached), for reports."""
+        ...
+
     def complete_many(
         self, requests: Sequence[JudgeRequest], budget: Budget, on_reply: OnReply
     ) -> list[JudgeReply]:
@@ -146,6 +151,7 @@ class OpenAIBackend:
         self.base_url = base_url or os.environ.get("OPENAI_BASE_URL")
         self.concurrency = concurrency
         self.retry = retry or RetryPolicy()
+        self.limit = AdaptiveLimit(concurrency)
 
     def identity(self) -> dict[str, Any]:
         return {
@@ -153,6 +159,15 @@ class OpenAIBackend:
             "model": self.model,
             "base_url": self.base_url,
             "top_logprobs": TOP_LOGPROBS,
+        }
+
+    def settings(self) -> dict[str, Any]:
+        return {
+            "timeout": self.retry.timeout,
+            "max_retries": self.retry.max_retries,
+            "concurrency": self.concurrency,
+            "concurrency_lowest": self.limit.lowest,
+            "concurrency_cuts": self.limit.cuts,
         }
 
     def _client(self) -> Any:
@@ -185,60 +200,69 @@ class OpenAIBackend:
             raise ValueError("the reply has no message content")
         return resp, choice, text
 
-    async def _one(
-        self, client: Any, sem: asyncio.Semaphore, req: JudgeRequest, budget: Budget
-    ) -> JudgeReply:
+    async def _one(self, client: Any, req: JudgeRequest, budget: Budget) -> JudgeReply:
+        """One judgment, retried with backoff. Each attempt holds a slot of the adaptive
+        limit only while it is on the wire, so a backoff does not block other requests and a
+        retry after a timeout waits for the (possibly cut) limit."""
         import openai
 
-        async with sem:
-            start = time.perf_counter()
-            last_error = "no attempt made"
-            for attempt in range(self.retry.max_retries + 1):
-                refused = budget.take()
-                if refused:
-                    return JudgeReply(
-                        None, error=refused, attempts=attempt, seconds=time.perf_counter() - start
-                    )
-                try:
-                    resp, choice, text = await self._send(client, req)
-                except (
-                    openai.RateLimitError,
-                    openai.InternalServerError,
-                    openai.APITimeoutError,
-                    openai.APIConnectionError,
-                ) as e:
-                    last_error = f"{type(e).__name__}: {redact(str(e))}"
-                    if attempt < self.retry.max_retries:
-                        await asyncio.sleep(self.retry.delay(attempt, _retry_after(e)))
-                    continue
-                except openai.APIStatusError as e:  # other 4xx: retrying will not help
-                    return JudgeReply(
-                        None,
-                        error=f"{type(e).__name__}: {redact(str(e))}",
-                        attempts=attempt + 1,
-                        seconds=time.perf_counter() - start,
-                    )
-                except (AttributeError, IndexError, TypeError, ValueError) as e:
-                    last_error = f"malformed reply: {type(e).__name__}: {redact(str(e))}"
-                    if attempt < self.retry.max_retries:
-                        await asyncio.sleep(self.retry.delay(attempt))
-                    continue
-                return _answered(resp, choice, text, budget, time.perf_counter() - start, attempt + 1)
-            return JudgeReply(
-                None,
-                error=f"gave up after {self.retry.max_retries + 1} attempts: {last_error}",
-                attempts=self.retry.max_retries + 1,
-                seconds=time.perf_counter() - start,
-            )
+        start = time.perf_counter()
+        last_error = "no attempt made"
+        for attempt in range(self.retry.max_retries + 1):
+            refused = budget.take()
+            if refused:
+                return JudgeReply(
+                    None, error=refused, attempts=attempt, seconds=time.perf_counter() - start
+                )
+            epoch = await self.limit.acquire()
+            timed_out = answered = False
+            try:
+                resp, choice, text = await self._send(client, req)
+                answered = True
+            except openai.APITimeoutError as e:
+                timed_out = True
+                last_error = f"timed out after {self.retry.timeout:g} s: {redact(str(e))}"
+                wait = self.retry.delay(attempt)
+            except (
+                openai.RateLimitError,
+                openai.InternalServerError,
+                openai.APIConnectionError,
+            ) as e:
+                last_error = f"{type(e).__name__}: {redact(str(e))}"
+                wait = self.retry.delay(attempt, _retry_after(e))
+            except openai.APIStatusError as e:  # other 4xx: retrying will not help
+                return JudgeReply(
+                    None,
+                    error=f"{type(e).__name__}: {redact(str(e))}",
+                    attempts=attempt + 1,
+                    seconds=time.perf_counter() - start,
+                )
+            except (AttributeError, IndexError, TypeError, ValueError) as e:
+                last_error = f"malformed reply: {type(e).__name__}: {redact(str(e))}"
+                wait = self.retry.delay(attempt)
+            finally:
+                await self.limit.release(epoch, timed_out=timed_out, answered=answered)
+            if answered:
+                return _answered(
+                    resp, choice, text, budget, time.perf_counter() - start, attempt + 1
+                )
+            if attempt < self.retry.max_retries:
+                await asyncio.sleep(wait)
+        return JudgeReply(
+            None,
+            error=f"gave up after {self.retry.max_retries + 1} attempts: {last_error}",
+            attempts=self.retry.max_retries + 1,
+            seconds=time.perf_counter() - start,
+        )
 
     async def _all(
         self, requests: Sequence[JudgeRequest], budget: Budget, on_reply: OnReply
     ) -> list[JudgeReply]:
         client = self._client()
-        sem = asyncio.Semaphore(self.concurrency)
+        self.limit.open()
 
         async def tracked(index: int, req: JudgeRequest) -> JudgeReply:
-            reply = await self._one(client, sem, req, budget)
+            reply = await self._one(client, req, budget)
             on_reply(index, reply)
             return reply
 
@@ -288,6 +312,9 @@ class LocalBackend:
 
     def identity(self) -> dict[str, Any]:
         return {"backend": "local", **self.engine().identity(), "top_logprobs": TOP_LOGPROBS}
+
+    def settings(self) -> dict[str, Any]:
+        return {"in_process": True, "batch_size": self.batch_size}
 
     def engine(self) -> Any:
         if self._engine is None:

@@ -1,8 +1,8 @@
 """A judge = a template + a backend + the results store: it asks, caches and accounts.
 
 Every reply is cached under (judge identity, template id, rendered request), so a re-run
-of the same judging costs no requests. Replies are stored chunk by chunk as they finish,
-so an interrupted judging run loses at most the chunk in flight. Failed requests are not
+of the same judging costs no requests. Each reply is stored the moment it arrives, so an
+interrupted judging run loses at most the replies in flight. Failed requests are not
 cached: a re-run retries them.
 """
 
@@ -18,9 +18,9 @@ from judges.llm.backends import (
     JudgeBackend,
     JudgeReply,
     JudgeRequest,
-    RetryPolicy,
     backend_from_spec,
 )
+from judges.llm.client import Endpoint, JudgeClient
 from judges.llm.template import JudgeTemplate
 
 MIN_VERDICT_MASS = 0.5
@@ -60,15 +60,6 @@ class JudgeStats:
         return asdict(self)
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    """Where an `openai:` judge is asked, and how: its base URL, requests in flight, retries."""
-
-    base_url: str | None = None
-    concurrency: int = 16
-    retry: RetryPolicy | None = None
-
-
 class Judge:
     """Asks a judge model through the store."""
 
@@ -94,12 +85,15 @@ class Judge:
         self.seed = seed
         self.min_verdict_mass = MIN_VERDICT_MASS
         """Least P(A) + P(B) a log-probability verdict may rest on (0: any)."""
+        self.client = JudgeClient()
+        """The client settings it was built with (output-token cap; stated in reports)."""
 
     def with_template(self, template: JudgeTemplate) -> Judge:
-        """The same judge model, store and prices asked with another template (a local
-        model is not loaded again); its own budget and statistics."""
+        """The same judge model, store, prices and client settings asked with another
+        template (a local model is not loaded again); its own budget and statistics."""
         other = Judge(self.spec, template, self.backend, self.store, price=self.price)
         other.min_verdict_mass = self.min_verdict_mass
+        other.client = self.client
         return other
 
     def describe(self) -> dict[str, Any]:
@@ -113,15 +107,30 @@ class Judge:
         }
 
     def usage(self) -> dict[str, Any]:
-        """What this judge spent so far, labelled with its spec and template."""
-        return {"judge": self.spec, "template": self.template.id, **self.stats.as_dict()}
+        """What this judge spent so far, labelled with its spec and template, with the
+        client settings in effect (concurrency cuts included)."""
+        return {
+            "judge": self.spec,
+            "template": self.template.id,
+            **self.stats.as_dict(),
+            "client": self.settings(),
+        }
+
+    def settings(self) -> dict[str, Any]:
+        """The effective client settings: the backend's (timeout, retries, concurrency and how
+        far it was cut) and the output-token cap."""
+        return {
+            **self.backend.settings(),
+            "max_tokens": self.client.max_tokens,
+            "template_max_tokens": self.template.config.max_tokens,
+        }
 
     def request(self, **values: str | None) -> JudgeRequest:
         """A request for this judge's template filled with `values`."""
         cfg = self.template.config
         return JudgeRequest(
             tuple(self.template.render(**values)),
-            cfg.max_tokens,
+            self.client.capped(cfg.max_tokens),
             self.temperature,
             cfg.logprobs,
             self.seed,
@@ -203,7 +212,10 @@ def build_judge(
     """The judge a spec names (`openai:MODEL` or `local:MODEL`): the one place a judge is
     built from its spec."""
     endpoint = endpoint or Endpoint()
+    client = endpoint.client
     backend = backend_from_spec(
-        spec, base_url=endpoint.base_url, concurrency=endpoint.concurrency, retry=endpoint.retry
+        spec, base_url=endpoint.base_url, concurrency=client.concurrency, retry=client.retry()
     )
-    return Judge(spec, template, backend, store, budget, price, temperature, seed)
+    judge = Judge(spec, template, backend, store, budget, price, temperature, seed)
+    judge.client = client
+    return judge

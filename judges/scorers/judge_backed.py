@@ -21,7 +21,8 @@ from harness.core.registry import register
 from harness.stats.intervals import mean_ci, rate
 from judges.base import ScoreInput, ScorerContext
 from judges.llm.classify import judge_classify
-from judges.llm.judge import Endpoint, build_judge
+from judges.llm.client import Endpoint
+from judges.llm.judge import build_judge
 from judges.llm.pointwise import PointItem, judge_pointwise
 from judges.llm.template import load_template
 from judges.scorers.refusal.scorer import refusal_rates
@@ -40,7 +41,7 @@ class JudgeScorer:
             context.judge,
             load_template(self.template_name),
             context.store,
-            Endpoint(context.judge_base_url, context.judge_concurrency),
+            Endpoint(context.judge_base_url, context.judge_client),
         )
 
     def spec(self) -> dict[str, Any]:

@@ -113,3 +113,17 @@ def test_suites_commands(shared_data: Path) -> None:
         app, ["suites", "check", f"xstest:{shared_data / 'xstest' / 'xstest_prompts.csv'}"]
     )
     assert checked.exit_code == 0 and "xstest: 450 items (200 should_refuse)" in checked.output
+
+
+def test_every_command_that_judges_takes_the_judge_client_options() -> None:
+    """One set of judge-client flags (harness/cli/options.py), on every command that judges."""
+    import typer.main
+
+    from harness.cli import app
+
+    group = typer.main.get_command(app)
+    flags = {"--judge-timeout", "--judge-max-retries", "--judge-concurrency", "--judge-max-tokens"}
+    for name in ("judge", "compare", "audit-judge", "process", "run", "score", "train"):
+        command = group.commands[name]  # type: ignore[attr-defined]
+        given = {opt for p in command.params for opt in p.opts}
+        assert flags <= given, (name, flags - given)

@@ -170,9 +170,9 @@ def test_judging_through_twenty_percent_faults(tmp_path: Path) -> None:
     args = pairwise_args(
         pairs,
         out,
-        "--max-retries",
+        "--judge-max-retries",
         "1",
-        "--timeout",
+        "--judge-timeout",
         "0.5",
         "--store",
         str(tmp_path / "s.sqlite"),
@@ -205,7 +205,13 @@ def test_judging_through_twenty_percent_faults(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("flag", "value"),
-    [("--max-retries", "-1"), ("--timeout", "0"), ("--min-verdict-mass", "1.5")],
+    [
+        ("--judge-max-retries", "-1"),
+        ("--judge-timeout", "0"),
+        ("--judge-concurrency", "0"),
+        ("--judge-max-tokens", "0"),
+        ("--min-verdict-mass", "1.5"),
+    ],
 )
 def test_judge_client_flags_out_of_range_exit_2(tmp_path: Path, flag: str, value: str) -> None:
     pairs = tmp_path / "p.jsonl"
@@ -234,3 +240,31 @@ def test_judge_output_that_is_a_directory_is_refused_before_any_request(tmp_path
         result = runner.invoke(app, [*pairwise_args(pairs, tmp_path), "--judge-base-url", ep.url])
         assert result.exit_code == 2 and "is a directory" in result.stderr
         assert ep.requests == []
+
+
+def test_judge_client_options_reach_the_requests_and_the_report(tmp_path: Path) -> None:
+    """--judge-max-tokens caps what each request asks for; the summary and the report state
+    the effective settings."""
+    pairs = tmp_path / "pairs.jsonl"
+    write_pairs(pairs)
+    out = tmp_path / "judged.jsonl"
+    extra = ("--judge-max-tokens", "7", "--judge-timeout", "30", "--judge-max-retries", "1")
+    args = pairwise_args(pairs, out, *extra, "--judge-concurrency", "3")
+    with FakeEndpoint(reply=first_slot) as ep:
+        result = runner.invoke(
+            app, [*args, "--judge-base-url", ep.url, "--store", str(tmp_path / "s.sqlite")]
+        )
+        assert result.exit_code == 0, result.output
+        assert [r["max_tokens"] for r in ep.requests] == [7] * 10  # pairwise-v1 asks for 512
+    client = json.loads((tmp_path / "judged.summary.json").read_text())["usage"]["client"]
+    assert client == {
+        "timeout": 30.0,
+        "max_retries": 1,
+        "concurrency": 3,
+        "concurrency_lowest": 3,
+        "concurrency_cuts": 0,
+        "max_tokens": 7,
+        "template_max_tokens": 512,
+    }
+    page = (tmp_path / "judged.report.html").read_text()
+    assert "timeout 30 s, 1 retries, 3 in flight, output capped at 7 tokens" in page

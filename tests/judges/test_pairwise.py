@@ -186,6 +186,10 @@ def test_prefers_first_slot_has_one_definition_in_judge_and_audit() -> None:
         def describe() -> dict:
             return {}
 
+        @staticmethod
+        def settings() -> dict:
+            return {}
+
     summary = summarise(pairs, _Judge())  # type: ignore[arg-type]
     [judged] = [m for m in summary["metrics"] if m["metric"] == "prefers_first_slot"]
     assert judged["value"] == audit["value"] == 4 / 8 and judged["n"] == audit["n"] == 8

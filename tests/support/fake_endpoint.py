@@ -1,7 +1,8 @@
 """A scripted OpenAI-compatible endpoint on loopback, for tests, benchmarks and dry runs.
 
 It answers `/v1/chat/completions` with a reply chosen by `reply(messages)` (default: an
-echo of the last user message), after `latency` seconds, and injects faults: per prompt,
+echo of the last user message), after `latency` seconds (at most `capacity` requests
+computed at once), and injects faults: per prompt,
 a queue of scripted faults (`script`), or at random with `fault_rates` (seeded). Faults:
 an HTTP status such as `429` (with Retry-After), `500` or `401`, `hang` (sleeps past any sane timeout), `truncated`
 (half a JSON body), `garbage` (200 with text that is not JSON), `nonsense` (a well-formed
@@ -82,7 +83,8 @@ class _Handler(BaseHTTPRequestHandler):
         endpoint.auth.append(self.headers.get("Authorization", ""))
         fault = endpoint._next_fault(body)
         if endpoint.latency:
-            time.sleep(endpoint.latency)
+            with endpoint._slots:  # a busy server queues what it cannot compute at once
+                time.sleep(endpoint.latency)
         if fault == "429":
             self._send(429, b'{"error": {"message": "rate limited"}}', {"Retry-After": "0"})
         elif fault is not None and fault.isdigit():
@@ -116,6 +118,9 @@ class FakeEndpoint:
     fault_rates: dict[str, float] = field(default_factory=dict)
     seed: int = 0
     hang_seconds: float = 30.0
+    capacity: int | None = None
+    """Requests computed at once (None: all): the rest wait their turn, as on a self-hosted
+    server, and a request is computed to the end even when its client has given up."""
     port: int = 0
     """0 picks a free port."""
     requests: list[dict[str, Any]] = field(default_factory=list)
@@ -129,6 +134,7 @@ class FakeEndpoint:
         if unknown:
             raise ValueError(f"unknown fault(s): {', '.join(sorted(unknown))}")
         self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(self.capacity or 10_000)
         self._rng = random.Random(self.seed)
         self._closed = threading.Event()
         self._httpd = _Server(("127.0.0.1", self.port), _Handler)

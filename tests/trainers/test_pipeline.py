@@ -27,6 +27,37 @@ def test_bad_config_names_the_field(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "field 'methods.1'" in result.stderr
 
 
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"compare": {"judge": "gpt-4o"}}, "judge spec 'gpt-4o' must look like"),
+        ({"compare": {"template": "pointwise-v1"}}, "needs a pairwise one"),
+        ({"compare": {"suites": ["no-such-suite"]}}, "no-such-suite"),
+        ({"eval": {"scorers": ["refusal", "nope"]}}, "nope"),
+        ({"train": {"dpo": {"beta": -1}}}, "field 'train.dpo.beta'"),
+        ({"compare": {"judge_client": {"timeout": 0}}}, "field 'compare.judge_client.timeout'"),
+    ],
+)
+def test_pipeline_mistakes_are_refused_before_training_starts(
+    tmp_path: Path, pairs_file: Path, change: dict, message: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import harness.jobs.pipeline
+
+    def no_training(*args: object, **kwargs: object) -> None:
+        raise AssertionError("training started before the config was checked")
+
+    monkeypatch.setattr(harness.jobs.pipeline, "_train_all", no_training)
+    config = tmp_path / "p.yaml"
+    config.write_text(
+        yaml.safe_dump({"data": str(pairs_file), "methods": ["dpo", "ppo"], **change})
+    )
+    out = tmp_path / "o"
+    result = runner.invoke(app, ["pipeline", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert not out.exists()
+
+
 # Over 60 lines: an end-to-end scenario read top to bottom (train, evaluate, compare,
 # resume), checked stage by stage.
 @pytest.mark.model

@@ -99,6 +99,7 @@ def test_trainer_loss_matches_trl_per_pair_losses(tmp_path: Path, pairs_file: Pa
 
     from harness.engines.models import resolve_model
     from trainers.config import DPOTrainConfig
+    from trainers.data import load_pairs
     from trainers.dpo import build_dpo as _dpo
 
     base = Path(resolve_model("smollm2").path)
@@ -107,7 +108,7 @@ def test_trainer_loss_matches_trl_per_pair_losses(tmp_path: Path, pairs_file: Pa
     def build(radius: float):
         model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
         config = DPOTrainConfig(data=str(pairs_file), out=tmp_path / "o", robust_radius=radius)
-        trainer, _ = _dpo(config, model, tok, base)
+        trainer, _ = _dpo(config, model, tok, base, load_pairs(config.data, config.limit))
         torch.manual_seed(0)
         with torch.no_grad():  # move the policy away from its frozen reference
             for p in trainer.model.model.layers[-1].parameters():

@@ -117,8 +117,41 @@ def test_bad_training_options(
     assert result.exit_code == 2 and message in result.stderr
 
 
-def test_bad_training_data(tmp_path: Path) -> None:
+@pytest.mark.parametrize("method", ["sft", "rm", "dpo", "ppo"])
+def test_bad_training_data_is_refused_before_any_model_loads(
+    tmp_path: Path, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import trainers.method
+
+    def no_model(spec: str) -> None:
+        raise AssertionError("a model was loaded before the data was read")
+
+    monkeypatch.setattr(trainers.method, "resolve_model", no_model)
     bad = tmp_path / "bad.jsonl"
-    bad.write_text('{"prompt": "p", "chosen": "c"}\n')
-    result = runner.invoke(app, ["train", "dpo", "--data", str(bad), "--out", str(tmp_path / "x")])
-    assert result.exit_code == 2 and f"{bad}:1: field 'rejected'" in result.stderr
+    bad.write_text('{"prompt": "p", "chosen": "c", "rejected": "r"}\n{"prompt": 7}\n')
+    args = ["train", method, "--data", str(bad), "--out", str(tmp_path / "x")]
+    if method == "ppo":
+        args += ["--reward", "scorers:refusal=1"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith(f"error: {bad}:2: "), result.stderr
+    assert not (tmp_path / "x").exists()
+
+
+def test_judge_client_flags_reach_the_feedback_judge_and_are_refused_where_none_judges(
+    tmp_path: Path, pairs_file: Path
+) -> None:
+    from trainers.config import build_config
+
+    cai = build_config(
+        "cai",
+        None,
+        data=str(pairs_file),
+        out=tmp_path / "c",
+        judge_timeout=900.0,
+        judge_concurrency=2,
+    )
+    assert cai.judge_client.timeout == 900 and cai.judge_client.concurrency == 2  # type: ignore[attr-defined]
+    args = ["train", "dpo", "--data", str(pairs_file), "--out", str(tmp_path / "x")]
+    result = runner.invoke(app, [*args, "--judge-timeout", "5"])
+    assert result.exit_code == 2 and "field 'judge_client'" in result.stderr
