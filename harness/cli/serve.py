@@ -45,8 +45,20 @@ def serve(
     app_ = build_app(
         engine, served_model_name or model, max_batch=batch_size, max_pending=max_pending
     )
-    server = uvicorn.Server(uvicorn.Config(app_, host=host, port=port, log_level="warning"))
+    # A stopping server gives open connections 3 s to finish (the batcher has already
+    # ended their generation) before it closes them.
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3
+        )
+    )
     startup = server.startup
+    handle_exit = server.handle_exit
+
+    def stop(sig: int, frame: Any) -> None:
+        """SIGTERM/SIGINT: stop generating at the next decode step, then shut down."""
+        app_.state.batcher.stop()
+        handle_exit(sig, frame)
 
     async def announce(sockets: Any = None) -> None:
         """Say where it listens once the socket is bound (scripts wait for this line)."""
@@ -56,4 +68,5 @@ def serve(
             print(f"serving {name} at http://{host}:{port}/v1 (Ctrl-C stops)", flush=True)
 
     server.startup = announce  # type: ignore[method-assign]
+    server.handle_exit = stop  # type: ignore[method-assign]
     server.run()

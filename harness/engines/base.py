@@ -81,6 +81,24 @@ class Engine(Protocol):
         ...
 
 
+class DecodeWatch(Protocol):
+    """Looked at after every decode step of the transformers engine (for `harness serve`):
+    which chats to stop now (their client left, or the server is stopping) and which want
+    their reply text as it grows (streaming). Indices are the chats' positions in the call."""
+
+    def stopped(self, index: int) -> bool:
+        """Stop generating for this chat now (its completion is then discarded)."""
+        ...
+
+    def streams(self, index: int) -> bool:
+        """This chat wants `text` after every step."""
+        ...
+
+    def text(self, index: int, text: str) -> None:
+        """The chat's reply so far (called from the generating thread)."""
+        ...
+
+
 @runtime_checkable
 class StreamingEngine(Engine, Protocol):
     """An engine whose completions arrive one by one (remote endpoints): the runner stores

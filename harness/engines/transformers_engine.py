@@ -13,7 +13,7 @@ from typing import Any
 from harness.core.errors import UserError
 from harness.core.records import Completion, GenerationParams, Message
 from harness.core.registry import register
-from harness.engines.base import EngineConfig, PromptTooLongError
+from harness.engines.base import DecodeWatch, EngineConfig, PromptTooLongError
 from harness.engines.models import ResolvedModel, resolve_model
 
 log = logging.getLogger(__name__)
@@ -104,10 +104,15 @@ class TransformersEngine:
         return ids
 
     def generate(
-        self, chats: Sequence[Sequence[Message]], params: GenerationParams, top_logprobs: int = 0
+        self,
+        chats: Sequence[Sequence[Message]],
+        params: GenerationParams,
+        top_logprobs: int = 0,
+        watch: DecodeWatch | None = None,
     ) -> list[list[Completion]]:
         """`params.n` completions per chat; with `top_logprobs=k`, each completion also carries
-        the top-k log-probabilities of its first token (from the same forward pass)."""
+        the top-k log-probabilities of its first token (from the same forward pass). A
+        `watch` is asked after every decode step which chats to stop and which stream."""
         import torch
 
         encoded = self.encode(chats)
@@ -136,6 +141,8 @@ class TransformersEngine:
             }
             if top_logprobs:
                 kwargs.update(output_logits=True, return_dict_in_generate=True)
+            if watch is not None:
+                kwargs["stopping_criteria"] = self._watched(watch, batch, params.n, width, eos)
             if params.temperature > 0:
                 kwargs.update(do_sample=True, temperature=params.temperature, top_p=params.top_p)
                 torch.manual_seed(params.seed + start)
@@ -157,6 +164,32 @@ class TransformersEngine:
                         c = replace(c, top_logprobs=tops[row * params.n + k])
                     results[i].append(c)
         return results
+
+    def _watched(
+        self, watch: DecodeWatch, batch: list[int], n: int, width: int, eos: set[int]
+    ) -> Any:
+        """A stopping criterion that asks `watch` after each step: rows of a stopped chat
+        are finished there (the rest of the batch decodes on; once every row is finished
+        generation ends), and streaming chats get their text so far."""
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList
+
+        tok = self._tok
+
+        class Watched(StoppingCriteria):
+            def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+                done = torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+                for row in range(input_ids.shape[0]):
+                    index = batch[row // n]
+                    if watch.stopped(index):
+                        done[row] = True
+                    elif n == 1 and watch.streams(index):
+                        new = input_ids[row, width:].tolist()
+                        stop = next((j for j, t in enumerate(new) if t in eos), len(new))
+                        watch.text(index, tok.decode(new[:stop], skip_special_tokens=True))
+                return done
+
+        return StoppingCriteriaList([Watched()])
 
     def _top(self, logits: Any, k: int) -> list[dict[str, float]]:
         import torch

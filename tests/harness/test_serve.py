@@ -24,7 +24,8 @@ pytestmark = pytest.mark.model
 
 
 @pytest.fixture(scope="module")
-def server(smollm2_engine: Any) -> Iterator[str]:
+def served(smollm2_engine: Any) -> Iterator[tuple[str, Any]]:
+    """(base URL, app) of an in-process server over the embedded model."""
     import uvicorn
 
     app = build_app(smollm2_engine, "smollm2", max_batch=8, max_pending=16, max_body_bytes=200_000)
@@ -36,9 +37,23 @@ def server(smollm2_engine: Any) -> Iterator[str]:
     while not srv.started and time.time() < deadline:
         time.sleep(0.05)
     port = srv.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/v1"
+    yield f"http://127.0.0.1:{port}/v1", app
     srv.should_exit = True
     thread.join(10)
+
+
+@pytest.fixture(scope="module")
+def server(served: tuple[str, Any]) -> str:
+    return served[0]
+
+
+LONG = {
+    "model": "smollm2",
+    "messages": [{"role": "user", "content": "Count from 1 to 2000, one number per line."}],
+    "max_tokens": 1500,
+    "temperature": 0,
+}
+"""A request that decodes for about a minute on two cores."""
 
 
 PAIRS = [
@@ -104,6 +119,61 @@ def test_openai_compatible_answers(server: str) -> None:
     assert len(top) == 3 and choice["message"]["content"].startswith(top[0]["token"].strip())
 
 
+def test_the_official_openai_client_streams_what_it_would_get_in_one_reply(server: str) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=server, api_key="unused")
+    asked = {
+        "model": "smollm2",
+        "messages": [{"role": "user", "content": "Name three colours."}],
+        "max_tokens": 24,
+        "temperature": 0,
+    }
+    whole = client.chat.completions.create(**asked)  # type: ignore[call-overload]
+    chunks = list(
+        client.chat.completions.create(  # type: ignore[call-overload]
+            **asked, stream=True, stream_options={"include_usage": True}
+        )
+    )
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == whole.choices[0].message.content and len(text) > 10
+    assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) > 2  # step by step
+    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finish == [whole.choices[0].finish_reason]
+    assert chunks[-1].usage is not None
+    assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
+
+
+def test_a_client_that_leaves_stops_costing_compute(served: tuple[str, Any]) -> None:
+    """A client gives up 1.5 s into a reply of up to 1,500 tokens (about a minute here): the
+    server stops decoding for it at the next step, and the next request is answered."""
+    url, app = served
+    batcher = app.state.batcher
+    before = batcher.stopped
+    with pytest.raises(httpx.ReadTimeout):  # still decoding when the client left
+        httpx.post(f"{url}/chat/completions", json=LONG, timeout=1.5)
+    deadline = time.time() + 60
+    while batcher.stopped == before and time.time() < deadline:
+        time.sleep(0.1)
+    assert batcher.stopped == before + 1
+    assert 0 < batcher.last_stopped_tokens < 1500  # stopped part-way, not decoded for nobody
+    ok = httpx.post(
+        f"{url}/chat/completions",
+        timeout=60,
+        json={"model": "smollm2", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+    )
+    assert ok.status_code == 200
+    # A streaming client that leaves part-way is stopped the same way.
+    with httpx.stream("POST", f"{url}/chat/completions", json={**LONG, "stream": True}) as r:
+        for line in r.iter_lines():
+            if '"content": "' in line and '"content": ""' not in line:
+                break  # read one piece of text, then hang up
+    deadline = time.time() + 60
+    while batcher.stopped == before + 1 and time.time() < deadline:
+        time.sleep(0.1)
+    assert batcher.stopped == before + 2 and 0 < batcher.last_stopped_tokens < 1500
+
+
 @pytest.mark.parametrize(
     "payload,status",
     [
@@ -116,7 +186,18 @@ def test_openai_compatible_answers(server: str) -> None:
         ),
         (
             json.dumps(
-                {"model": "smollm2", "messages": [{"role": "user", "content": "x"}], "stream": True}
+                {
+                    "model": "smollm2",
+                    "messages": [{"role": "user", "content": "x"}],
+                    "stream": True,
+                    "n": 2,
+                }
+            ).encode(),
+            400,
+        ),
+        (
+            json.dumps(
+                {"model": "smollm2", "messages": [{"role": "user", "content": "x"}], "seed": 10**20}
             ).encode(),
             400,
         ),
@@ -156,6 +237,8 @@ def test_malformed_requests_are_refused_and_the_server_survives(
     )
     assert resp.status_code == status
     assert "error" in resp.json()
+    if status == 400 and payload.startswith(b"{\""):  # a JSON body: the field is named
+        assert "field '" in resp.json()["error"]["message"], resp.json()
     ok = httpx.post(
         f"{server}/chat/completions",
         timeout=60,
@@ -242,8 +325,37 @@ def test_harness_serve_process_as_judge_endpoint(
         said = " ".join(second.stdout.split())
         assert "0 requests" in said and "6 from the store" in said
         assert out.read_text().splitlines() == [json.dumps(r, ensure_ascii=False) for r in rows]
-    finally:
+        # SIGTERM while busy: one long reply decoding, three more queued behind it (distinct
+        # lengths: separate batches). It stops at the next decode step instead of finishing
+        # all four (minutes here), and the clients get 503 or a closed connection.
+        answers: list[object] = []
+
+        def ask(max_tokens: int) -> None:
+            try:
+                body = {**LONG, "max_tokens": max_tokens}
+                answers.append(httpx.post(f"{url}/chat/completions", json=body, timeout=120))
+            except httpx.HTTPError as e:
+                answers.append(e)
+
+        clients = [threading.Thread(target=ask, args=(1500 - k,)) for k in range(4)]
+        for c in clients:
+            c.start()
+        time.sleep(2)
+        began = time.monotonic()
         server.terminate()
+        server.wait(30)  # minutes if it decoded on for clients it will never answer
+        print(f"SIGTERM while busy: exited in {time.monotonic() - began:.1f} s")
+        for c in clients:
+            c.join(30)
+        assert len(answers) == 4
+        assert all(
+            isinstance(a, httpx.HTTPError) or a.status_code == 503  # type: ignore[attr-defined]
+            for a in answers
+        ), answers
+        assert "Traceback" not in (server.stderr.read() if server.stderr else "")
+    finally:
+        if server.poll() is None:
+            server.kill()
         server.wait(30)
 
 

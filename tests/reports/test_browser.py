@@ -294,7 +294,7 @@ def test_process_report_in_chromium(tmp_path: Path) -> None:
     dom = browse((out / "report.html").read_text(), tmp_path, "process-report")
     parsed = check_inert(dom, "Process vs outcome supervision")
     ids = [a.get("id") for t, a in parsed.tags if t == "section"]
-    assert ids == ["header", "metrics", "best-of-n", "viewer"]
+    assert ids == ["header", "metrics", "usage", "best-of-n", "viewer"]
     assert sum(1 for t, a in parsed.tags if t == "div" and a.get("class") == "item") == 2
     assert sum(1 for t, a in parsed.tags if t == "tr" and a.get("class") == "error") == 1
 
