@@ -201,12 +201,19 @@ def test_audit_cli_on_hh_rlhf(tmp_path: Path, shared_data: Path) -> None:
                 "20",
                 "--repeats",
                 "1",
+                "--self-max-new-tokens",
+                "40",
+                "--judge-max-tokens",
+                "300",
                 "--out",
                 str(out),
             ],
         )
         assert result.exit_code == 0, result.output
+        # Caps: the self-preference answers at 40 tokens, the judgments at 300 (of 512).
+        assert {r["max_tokens"] for r in ep.requests} == {40, 300}
     payload = json.loads((out / "audit.json").read_text())
+    assert payload["judges"][0]["usage"]["client"]["max_tokens"] == 300
     assert [r["judge"]["spec"] for r in payload["judges"]] == ["openai:j", "openai:k"]
     for r in payload["judges"]:
         ms = r["measures"]
