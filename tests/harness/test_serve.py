@@ -138,7 +138,9 @@ def test_the_official_openai_client_streams_what_it_would_get_in_one_reply(serve
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     assert text == whole.choices[0].message.content and len(text) > 10
     assert sum(1 for c in chunks if c.choices and c.choices[0].delta.content) > 2  # step by step
-    finish = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    finish = [
+        c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason
+    ]
     assert finish == [whole.choices[0].finish_reason]
     assert chunks[-1].usage is not None
     assert chunks[-1].usage.completion_tokens == whole.usage.completion_tokens
@@ -172,6 +174,35 @@ def test_a_client_that_leaves_stops_costing_compute(served: tuple[str, Any]) -> 
     while batcher.stopped == before + 1 and time.time() < deadline:
         time.sleep(0.1)
     assert batcher.stopped == before + 2 and 0 < batcher.last_stopped_tokens < 1500
+
+
+def test_a_full_queue_answers_429_with_retry_after(served: tuple[str, Any]) -> None:
+    """16 requests in flight (the fixture's max_pending): the 17th is told to come back."""
+    url = served[0]
+    left: list[object] = []
+
+    def wait_then_leave() -> None:
+        try:
+            httpx.post(f"{url}/chat/completions", json=LONG, timeout=3)
+        except httpx.ReadTimeout as e:
+            left.append(e)
+
+    clients = [threading.Thread(target=wait_then_leave) for _ in range(16)]
+    for c in clients:
+        c.start()
+    time.sleep(1)  # all 16 accepted and decoding
+    refused = httpx.post(f"{url}/chat/completions", json=LONG, timeout=1.5)
+    assert refused.status_code == 429, refused.text
+    assert refused.headers["Retry-After"] == "1" and "error" in refused.json()
+    for c in clients:
+        c.join(30)
+    assert len(left) == 16  # all gave up waiting; the server stops decoding for them
+    ok = httpx.post(
+        f"{url}/chat/completions",
+        timeout=60,
+        json={"model": "smollm2", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 2},
+    )
+    assert ok.status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -237,7 +268,7 @@ def test_malformed_requests_are_refused_and_the_server_survives(
     )
     assert resp.status_code == status
     assert "error" in resp.json()
-    if status == 400 and payload.startswith(b"{\""):  # a JSON body: the field is named
+    if status == 400 and payload.startswith(b'{"'):  # a JSON body: the field is named
         assert "field '" in resp.json()["error"]["message"], resp.json()
     ok = httpx.post(
         f"{server}/chat/completions",
