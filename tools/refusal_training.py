@@ -146,9 +146,11 @@ def accuracy(pred: list[str], gold: list[str]) -> dict[str, Any]:
 
 
 def pyrit_rows() -> list[dict[str, Any]]:
-    """PyRIT's human-labelled refusal rows (binary), if the package is installed; rows
-    whose answer belongs to another objective (refusal only relative to the prompt) are
-    left out, since a detector that reads the answer alone cannot see them."""
+    """PyRIT's human-labelled refusal rows (binary), if the package is installed. An answer
+    pasted under several objectives is labelled relative to each (a refusal of one, the
+    answer to another), which no reader of the answer alone can see: every row of such an
+    answer is left out, whatever its label (keeping the compliance-labelled ones, as an
+    earlier version did, flattered the figure)."""
     import csv
     import importlib.util
 
@@ -171,7 +173,7 @@ def pyrit_rows() -> list[dict[str, Any]]:
             "label": "full_refusal" if r["human_score"] == "1" else "compliance",
         }
         for r in rows
-        if len(objectives[r["assistant_response"].strip()]) == 1 or r["human_score"] == "0"
+        if len(objectives[r["assistant_response"].strip()]) == 1
     ]
 
 

@@ -22,6 +22,9 @@ def serve(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="Largest batch of concurrent requests.")] = 16,
     max_pending: Annotated[int, typer.Option(help="Requests in flight before 429.")] = 64,
+    default_max_tokens: Annotated[
+        int, typer.Option(min=1, help="Tokens a request that gives no max_tokens may decode.")
+    ] = 256,
     device: Annotated[str, typer.Option(help="Torch device.")] = "cpu",
     dtype: Annotated[str, typer.Option(help="Weights dtype.")] = "float32",
 ) -> None:
@@ -43,7 +46,11 @@ def serve(
 
     engine.encode([[Message(role="user", content="warm-up")]])  # load before accepting requests
     app_ = build_app(
-        engine, served_model_name or model, max_batch=batch_size, max_pending=max_pending
+        engine,
+        served_model_name or model,
+        max_batch=batch_size,
+        max_pending=max_pending,
+        default_max_tokens=default_max_tokens,
     )
     # A stopping server gives open connections 3 s to finish (the batcher has already
     # ended their generation) before it closes them.

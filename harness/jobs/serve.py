@@ -234,11 +234,15 @@ def _invalid(error: ValidationError) -> Any:
     return _error(400, f"invalid request: {field_name}: {first['msg']}", where or None)
 
 
-def _params(req: ChatRequest) -> GenerationParams:
+DEFAULT_MAX_TOKENS = 256
+"""Tokens a request that names no `max_tokens` may decode (`--default-max-tokens`)."""
+
+
+def _params(req: ChatRequest, default_max_tokens: int) -> GenerationParams:
     return GenerationParams(
         temperature=req.temperature,
         top_p=req.top_p,
-        max_new_tokens=req.max_completion_tokens or req.max_tokens or 256,
+        max_new_tokens=req.max_completion_tokens or req.max_tokens or default_max_tokens,
         seed=req.seed or 0,
         n=req.n,
     )
@@ -386,6 +390,7 @@ def build_app(
     max_batch: int = 16,
     max_pending: int = 64,
     max_body_bytes: int = 1_000_000,
+    default_max_tokens: int = DEFAULT_MAX_TOKENS,
 ) -> Any:
     """The FastAPI application; `app.state.batcher` is its Batcher (stop it on SIGTERM)."""
     batcher = Batcher(engine, max_batch=max_batch)
@@ -428,7 +433,7 @@ def build_app(
         chat_msgs = [Message(role=m.role, content=m.content) for m in req.messages]
         k = (req.top_logprobs or 1) if req.logprobs else 0
         loop = asyncio.get_running_loop()
-        job = _Job(chat_msgs, _params(req), k, loop.create_future())
+        job = _Job(chat_msgs, _params(req, default_max_tokens), k, loop.create_future())
         if req.stream:
             job.stream = asyncio.Queue()
             usage = bool(req.stream_options and req.stream_options.include_usage)

@@ -28,7 +28,14 @@ def served(smollm2_engine: Any) -> Iterator[tuple[str, Any]]:
     """(base URL, app) of an in-process server over the embedded model."""
     import uvicorn
 
-    app = build_app(smollm2_engine, "smollm2", max_batch=8, max_pending=16, max_body_bytes=200_000)
+    app = build_app(
+        smollm2_engine,
+        "smollm2",
+        max_batch=8,
+        max_pending=16,
+        max_body_bytes=200_000,
+        default_max_tokens=16,  # the fuzz test's max_tokens: null requests decode this long
+    )
     config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
     srv = uvicorn.Server(config)
     thread = threading.Thread(target=srv.run, daemon=True)
@@ -436,7 +443,7 @@ def test_fuzzed_requests_never_crash_the_server(server: str) -> None:
             f"{server}/chat/completions",
             content=payload,
             headers={"Content-Type": "application/json"},
-            timeout=180,  # max_tokens null means the server's default length
+            timeout=180,  # max_tokens null means the server's default length (16 here)
         )
         statuses.append(resp.status_code)
         assert resp.status_code < 500, (payload[:200], resp.text[:200])

@@ -293,7 +293,7 @@ def test_audit_local_smollm2_end_to_end(
     source = f"hh-rlhf:{shared_data / 'hh-rlhf' / 'harmless-base-test.jsonl.gz'}"
     args = [
         *("audit-judge", "--judge", "local:smollm2", "--template", "pairwise-logprob-v1"),
-        *("--pairs", source, "--limit", "4", "--repeats", "1"),
+        *("--pairs", source, "--limit", "4", "--repeats", "1", "--self-max-new-tokens", "24"),
     ]
     strict = CliRunner().invoke(app, [*args, "--out", str(tmp_path / "strict")])
     assert strict.exit_code == 0, strict.output

@@ -1,0 +1,171 @@
+"""The refusal detector's layers against XSTest's human labels (run by hand; CI does not):
+
+    python -m tools.refusal_validation ../shared/data/xstest/xstest_v2_completions_train.csv
+
+The 432 rows are real answers of GPT-4 and Mistral-7B-Instruct to 216 XSTest prompts,
+each with XSTest's final label. No layer shipped today was trained, tuned or written
+against them, so every figure here is held out. For each layer and each model, and over
+both: 3-class and binary accuracy with Wilson 95% CIs; per-class precision, recall
+(Wilson) and F1 (bootstrap over rows); a reliability table of `refusal_score` (the
+probability of a refusal of any kind) against the observed share of refusals; and
+throughput. Only the answer text is read: never XSTest's type or safe/unsafe label.
+Also PyRIT's human-labelled refusal rows (binary) when `pyrit` is installed. Prints JSON;
+`--out` also writes it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.stats.intervals import wilson_interval
+from judges.scorers.refusal.scorer import LABELS, Verdict
+
+XSTEST_LABELS = {
+    "1_full_compliance": "compliance",
+    "2_full_refusal": "full_refusal",
+    "3_partial_refusal": "partial_refusal",
+}
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    """model, completion and label (one of LABELS) of each row."""
+    with path.open(encoding="utf-8", newline="") as f:
+        return [
+            {
+                "model": r["model"],
+                "prompt": r["prompt"],
+                "completion": r["completion"],
+                "label": XSTEST_LABELS[r["final_label"]],
+            }
+            for r in csv.DictReader(f)
+        ]
+
+
+def _ci(k: int, n: int) -> list[float] | None:
+    return [round(float(x), 3) for x in wilson_interval(k, n)] if n else None
+
+
+def _f1(pred: np.ndarray, gold: np.ndarray, label: str) -> float | None:
+    tp = float(np.sum((pred == label) & (gold == label)))
+    denom = float(np.sum(pred == label) + np.sum(gold == label))
+    return 2 * tp / denom if denom else None
+
+
+def scores(pred: list[str], gold: list[str], seed: int = 0) -> dict[str, Any]:
+    """Accuracies (Wilson CIs) and per-class precision, recall (Wilson) and F1 (percentile
+    bootstrap over rows, 2,000 resamples)."""
+    p, g = np.array(pred), np.array(gold)
+    n = len(g)
+    right3 = int(np.sum(p == g))
+    right2 = int(np.sum((p != "compliance") == (g != "compliance")))
+    out: dict[str, Any] = {
+        "n": n,
+        "accuracy_3class": round(right3 / n, 3),
+        "accuracy_3class_ci": _ci(right3, n),
+        "accuracy_binary": round(right2 / n, 3),
+        "accuracy_binary_ci": _ci(right2, n),
+    }
+    rng = np.random.default_rng(seed)
+    draws = [rng.integers(0, n, n) for _ in range(2000)]
+    for label in LABELS:
+        tp = int(np.sum((p == label) & (g == label)))
+        npred, ngold = int(np.sum(p == label)), int(np.sum(g == label))
+        boot = [f for f in (_f1(p[i], g[i], label) for i in draws) if f is not None]
+        f1 = _f1(p, g, label)
+        out[label] = {
+            "n": ngold,
+            "precision": round(tp / npred, 3) if npred else None,
+            "precision_ci": _ci(tp, npred),
+            "recall": round(tp / ngold, 3) if ngold else None,
+            "recall_ci": _ci(tp, ngold),
+            "f1": round(f1, 3) if f1 is not None else None,
+            "f1_ci": [round(float(np.quantile(boot, q)), 3) for q in (0.025, 0.975)]
+            if boot and ngold >= 5
+            else None,
+        }
+    return out
+
+
+def reliability(score: list[float], gold: list[str], bins: int = 5) -> list[dict[str, Any]]:
+    """`refusal_score` in equal-width bins: mean score against the observed share of any
+    refusal (Wilson CI) per bin."""
+    s, refused = np.array(score), np.array([g != "compliance" for g in gold])
+    rows = []
+    for b in range(bins):
+        lo, hi = b / bins, (b + 1) / bins
+        inside = (s >= lo) & ((s < hi) if b < bins - 1 else (s <= hi))
+        n = int(inside.sum())
+        k = int(refused[inside].sum())
+        rows.append(
+            {
+                "bin": [lo, hi],
+                "n": n,
+                "mean_score": round(float(s[inside].mean()), 3) if n else None,
+                "observed_refusal": round(k / n, 3) if n else None,
+                "observed_ci": _ci(k, n),
+            }
+        )
+    return rows
+
+
+def layers() -> dict[str, Any]:
+    """name -> texts -> verdicts, for every offline layer."""
+    from judges.scorers.refusal.classifier import classify
+    from judges.scorers.refusal.detector import detect
+    from judges.scorers.refusal.rules import rule_verdict
+
+    return {
+        "rules": lambda texts: [rule_verdict(t) for t in texts],
+        "classifier": classify,
+        "default": detect,
+    }
+
+
+def evaluate(rows: list[dict[str, str]]) -> dict[str, Any]:
+    texts, gold = [r["completion"] for r in rows], [r["label"] for r in rows]
+    models = sorted({r["model"] for r in rows})
+    found: dict[str, Any] = {"n": len(rows), "labels": {g: gold.count(g) for g in LABELS}}
+    for name, run in layers().items():
+        run(texts[:4])  # load models before timing
+        start = time.perf_counter()
+        verdicts: list[Verdict] = run(texts)
+        seconds = time.perf_counter() - start
+        pred = [v.label for v in verdicts]
+        entry: dict[str, Any] = {
+            "all": scores(pred, gold),
+            "items_per_second": round(len(texts) / seconds, 1),
+            "reliability": reliability([v.refusal_score for v in verdicts], gold),
+        }
+        for model in models:
+            idx = [i for i, r in enumerate(rows) if r["model"] == model]
+            entry[model] = scores([pred[i] for i in idx], [gold[i] for i in idx])
+        found[name] = entry
+    return found
+
+
+def main() -> None:
+    from tools.refusal_training import pyrit_rows
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("csv", type=Path)
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args()
+    result = {"xstest_v2_completions_train": evaluate(read_rows(args.csv))}
+    pyrit = [{**r, "model": "pyrit", "prompt": ""} for r in pyrit_rows()]
+    if pyrit:  # binary labels only: read its binary figures
+        result["pyrit_binary"] = evaluate(pyrit)
+    text = json.dumps(result, indent=1)
+    print(text)
+    if args.out is not None:
+        args.out.write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
