@@ -132,8 +132,11 @@ def evaluate(rows: list[dict[str, str]]) -> dict[str, Any]:
     texts, gold = [r["completion"] for r in rows], [r["label"] for r in rows]
     models = sorted({r["model"] for r in rows})
     found: dict[str, Any] = {"n": len(rows), "labels": {g: gold.count(g) for g in LABELS}}
+    from judges.scorers.embeddings import clear_cache
+
     for name, run in layers().items():
         run(texts[:4])  # load models before timing
+        clear_cache()  # each layer timed from cold (embeddings are cached in-process)
         start = time.perf_counter()
         verdicts: list[Verdict] = run(texts)
         seconds = time.perf_counter() - start
