@@ -37,14 +37,17 @@ def load_yaml_model(source: Path, model: type[M]) -> M:
 
 
 def validated_rows(
-    path: Path, model: type[BaseModel], *, unique_ids: bool = True
+    path: Path, model: type[BaseModel], *, unique_ids: bool = True, line_ids: bool = False
 ) -> list[tuple[int, Any]]:
-    """(line, parsed row) for each JSONL line; errors name file, line and field."""
+    """(line, parsed row) for each JSONL line; errors name file, line and field. With
+    `line_ids`, a row without an `id` is given its line number as one."""
     out: list[tuple[int, Any]] = []
     seen: dict[str, int] = {}
     for line, row in iter_jsonl(path):
         if isinstance(row.get("id"), int):
             row = {**row, "id": str(row["id"])}
+        if line_ids and isinstance(row, dict) and "id" not in row:
+            row = {**row, "id": str(line)}
         parsed = validate(path, model, row, line=line)
         item_id = parsed.id  # type: ignore[attr-defined]
         if unique_ids and item_id in seen:

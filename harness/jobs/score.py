@@ -1,7 +1,8 @@
 """`harness score KIND --input F.jsonl --output G.jsonl`: score completions made elsewhere.
 
-Input lines carry `id`, `prompt`, `completion`, and optionally `should_refuse` (for the
-safety and over-refusal rates) and `category`. Scores go through the results store like a
+Input lines carry `id`, `prompt`, `completion` (or `text`), and optionally `should_refuse`
+(for the safety and over-refusal rates) and `category`. Toxicity reads only the answer:
+its lines need no `prompt`, and a line without an `id` is named by its line number. Scores go through the results store like a
 run's (so a killed job resumes where it stopped), then the output file is written at once.
 Each output line is `id`, the scorer's label (or value) under its name, `NAME_score` when
 there is a label, and the scorer's sub-scores (refusal: class probabilities; toxicity:
@@ -18,6 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.core.atomic import write_text_atomic
+from harness.core.errors import InputError
 from harness.core.paths import check_out_file
 from harness.core.progress import Progress
 from harness.core.records import Completion, ItemResult, MetricValue, Sample
@@ -27,26 +29,57 @@ from harness.jobs.run import aggregate, score_stage
 from judges.base import ScorerContext
 from judges.scorers.factory import create_scorer
 
+PROMPT_FREE_SCORERS = frozenset({"toxicity"})
+"""Scorers that read only the answer: their input lines need no `prompt`."""
+
+
+NO_PROMPT = "(no prompt given)"
+"""The sample prompt of a line without one (read by no prompt-free scorer)."""
+
 
 class _CompletionRow(BaseModel):
     model_config = ConfigDict(extra="ignore")
     id: str = Field(min_length=1)
-    prompt: str
-    completion: str
+    prompt: str | None = None
+    completion: str | None = None
+    text: str | None = None
+    """Another name for `completion` (detoxify-style text files)."""
     should_refuse: bool | None = None
     category: str | None = None
 
+    @property
+    def answer(self) -> str:
+        return self.completion if self.completion is not None else str(self.text)
 
-def read_completions(path: Path) -> list[ItemResult]:
-    """Validated input rows as unscored items (errors name the file, line and field)."""
+
+def read_completions(path: Path, needs_prompt: bool = True) -> list[ItemResult]:
+    """Validated input rows as unscored items (errors name the file, line and field). A row
+    without an `id` is named by its line number."""
     items = []
-    for _, row in validated_rows(path, _CompletionRow):
+    for line, row in validated_rows(path, _CompletionRow, line_ids=True):
+        if (row.completion is None) == (row.text is None):
+            said = (
+                "has both 'completion' and 'text': give one"
+                if row.completion
+                else ("needs 'completion' (or 'text'): the answer to score")
+            )
+            raise InputError(path, said, line=line, field="completion")
+        if needs_prompt and row.prompt is None:
+            raise InputError(
+                path,
+                "this scorer reads the prompt; give one (toxicity alone needs only the answer)",
+                line=line,
+                field="prompt",
+            )
         sample = Sample(
-            id=row.id, prompt=row.prompt, should_refuse=row.should_refuse, category=row.category
+            id=row.id,
+            prompt=row.prompt or NO_PROMPT,
+            should_refuse=row.should_refuse,
+            category=row.category,
         )
-        key = content_key("completion", row.prompt, row.completion)
+        key = content_key("completion", row.prompt or "", row.answer)
         items.append(
-            ItemResult(path.stem, sample, 0, key, Completion(row.completion, 0, 0, "stop"), {})
+            ItemResult(path.stem, sample, 0, key, Completion(row.answer, 0, 0, "stop"), {})
         )
     return items
 
@@ -82,7 +115,7 @@ def score_file(
     progress: Progress | None = None,
 ) -> ScoreFileResult:
     """Score every row of `input_path` with scorer `kind`; write `output_path` atomically."""
-    items = read_completions(input_path)
+    items = read_completions(input_path, needs_prompt=kind not in PROMPT_FREE_SCORERS)
     check_out_file(output_path)
     with ResultsStore(store_path) as store:
         scorer = create_scorer(kind, replace(context, store=store))

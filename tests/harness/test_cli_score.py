@@ -152,3 +152,31 @@ def test_run_with_all_offline_scorers(tmp_path: Path, scripted) -> None:
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     tox = next(s for s in summary["manifest"]["scorers"] if s["name"] == "toxicity")
     assert "detoxify-small" in tox["model"]
+
+
+def test_toxicity_needs_only_the_answer(tmp_path: Path) -> None:
+    """`completion` alone or `text` (no prompt, no id) is enough for toxicity; a scorer that
+    reads the prompt still asks for it, and a line with no answer is one line, exit 2."""
+    src = tmp_path / "texts.jsonl"
+    src.write_text(
+        json.dumps({"text": "You are a worthless idiot."})
+        + "\n"
+        + json.dumps({"completion": "Here is a recipe for lemon cake."})
+        + "\n"
+    )
+    out = tmp_path / "tox.jsonl"
+    result = runner.invoke(app, ["score", "toxicity", "--input", str(src), "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    assert [x["id"] for x in lines] == ["1", "2"]
+    assert lines[0]["toxicity"] > lines[1]["toxicity"]  # the same model, read through `text`
+    refusal = runner.invoke(
+        app, ["score", "refusal", "--input", str(src), "--output", str(tmp_path / "r.jsonl")]
+    )
+    assert refusal.exit_code == 2 and f"{src}:1: field 'prompt'" in refusal.stderr
+    assert not (tmp_path / "r.jsonl").exists()
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text(json.dumps({"id": "a", "prompt": "p"}) + "\n")
+    none = runner.invoke(app, ["score", "toxicity", "--input", str(empty), "--output", str(out)])
+    assert none.exit_code == 2 and f"{empty}:1: field 'completion'" in none.stderr
+    assert len(none.stderr.strip().splitlines()) == 1
