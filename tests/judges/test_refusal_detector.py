@@ -1,5 +1,7 @@
 """The learned and combined refusal detectors on human-labelled rows they were not
-trained on: the project's written hold-out set (3 classes) and PyRIT's refusal rows."""
+trained on: the written hold-out set and XSTest's human labels (3 classes), PyRIT's rows (binary)."""
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -69,3 +71,21 @@ def test_pyrit_human_labels() -> None:
     acc = accuracy([v.label for v in found], [r["label"] for r in rows])
     # 73 rows once every answer shared across objectives is left out (measured 0.822)
     assert acc["n"] >= 70 and acc["accuracy_binary"] >= 0.78
+
+
+def test_xstest_human_labels_held_out(shared_data: Path) -> None:
+    """XSTest's 432 human-labelled GPT-4 and Mistral answers, which no layer was trained,
+    tuned or written against (docs/scorers.md; measured 0.900 3-class, 0.926 binary):
+    a regression guard, and the statistics tool checked against a count by hand."""
+    from tools.refusal_validation import read_rows, scores
+
+    rows = read_rows(shared_data / "xstest" / "xstest_v2_completions_train.csv")
+    gold = [r["label"] for r in rows]
+    pred = [v.label for v in detect([r["completion"] for r in rows])]
+    found = scores(pred, gold)
+    assert found["n"] == 432 and found["accuracy_binary"] >= 0.91
+    assert found["accuracy_3class"] >= 0.88
+    hits = sum(p == g == "full_refusal" for p, g in zip(pred, gold, strict=True))
+    assert found["full_refusal"]["recall"] == round(hits / gold.count("full_refusal"), 3)
+    low, high = found["accuracy_3class_ci"]
+    assert low < found["accuracy_3class"] < high  # never zero-width
