@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from harness.core.errors import UserError
+from judges.llm.client import JudgeClient
 
 STORE = typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
 
@@ -63,10 +64,10 @@ TOXICITY_CONFIG = typer.Option(
 )
 
 
-def judge_client(timeout: float, max_retries: int, concurrency: int, max_tokens: int | None) -> Any:
+def judge_client(
+    timeout: float, max_retries: int, concurrency: int, max_tokens: int | None
+) -> JudgeClient:
     """The `JudgeClient` the four judge-client flags give."""
-    from judges.llm.client import JudgeClient
-
     return JudgeClient(
         timeout=timeout, max_retries=max_retries, concurrency=concurrency, max_tokens=max_tokens
     )

@@ -29,6 +29,7 @@ from harness.cli.options import (
 from harness.cli.output import metrics_table
 from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
+from harness.engines.openai_client import REQUEST_RETRIES, REQUEST_TIMEOUT
 from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 
 
@@ -72,10 +73,10 @@ def run(
     ] = 8,
     timeout: Annotated[
         float, typer.Option(min=0.001, help="Seconds to wait for one completion (openai engine).")
-    ] = DEFAULT_TIMEOUT,
+    ] = REQUEST_TIMEOUT,
     max_retries: Annotated[
         int, typer.Option(min=0, help="Retries on 429/5xx/timeouts (openai engine).")
-    ] = DEFAULT_MAX_RETRIES,
+    ] = REQUEST_RETRIES,
     store: Annotated[Path | None, STORE] = None,
     judge: Annotated[str | None, SCORER_JUDGE] = None,
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,

@@ -39,7 +39,12 @@ def score_cmd(
             "diversity, ..."
         ),
     ],
-    input: Annotated[Path, typer.Option("--input", help="JSONL: id, prompt, completion (toxicity: completion or text alone).")],
+    input: Annotated[
+        Path,
+        typer.Option(
+            "--input", help="JSONL: id, prompt, completion (toxicity: completion or text alone)."
+        ),
+    ],
     output: Annotated[Path, typer.Option("--output", help="JSONL written here (atomically).")],
     summary: Annotated[
         Path | None, typer.Option(help="Also write the metrics (with CIs and n) as JSON here.")

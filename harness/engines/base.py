@@ -13,6 +13,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from harness.core.errors import UserError
 from harness.core.records import Completion, GenerationParams, Message
+from harness.engines.openai_client import REQUEST_RETRIES, REQUEST_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -35,9 +36,9 @@ class EngineConfig:
     """OpenAI-compatible endpoint; None means the `openai` client's own default/env."""
     concurrency: int = 8
     """Requests in flight at once (openai engine)."""
-    timeout: float = 600.0
+    timeout: float = REQUEST_TIMEOUT
     """Seconds per request (openai engine; the openai client's own default)."""
-    max_retries: int = 3
+    max_retries: int = REQUEST_RETRIES
     """Retries of 429/5xx/timeouts, with the client's exponential backoff (openai engine)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Engine-specific extras passed through (e.g. vLLM's tensor_parallel_size)."""

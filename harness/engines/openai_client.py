@@ -13,6 +13,12 @@ from typing import Any
 
 from harness.core.errors import MissingDependencyError, UserError
 
+REQUEST_TIMEOUT = 600.0
+"""Seconds to wait for one reply from an endpoint: the openai client's own default, so a
+slow self-hosted model is waited for rather than asked again (engine and judge alike)."""
+REQUEST_RETRIES = 3
+"""Retries of 429/5xx/timeouts/dropped connections per request (engine and judge alike)."""
+
 
 def make_client(
     base_url: str | None,

@@ -198,7 +198,7 @@ def _audit_one(
         "judge": judge.describe(),
         "pairs": config.pairs,
         "n_pairs": len(pairs),
-        "usage": {**judge.stats.as_dict(), "client": judge.settings()},
+        "usage": judge.spent(),
         "measures": {m["measure"]: {k: v for k, v in m.items() if k != "measure"} for m in found},
         "personas": persona_audit,
     }
@@ -260,7 +260,7 @@ def _persona_audit(
     return {
         "template": judge.template.id,
         "profiles": {p.name: p.profile for p in personas},
-        "usage": {**judge.stats.as_dict(), "client": judge.settings()},
+        "usage": judge.spent(),
         "human_agreement": agreement_with_humans(by_persona, [p.human for p in pairs]),
         **persona_statistics(
             {name: [r.preference for r in rs] for name, rs in by_persona.items()},

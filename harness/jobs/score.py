@@ -2,8 +2,9 @@
 
 Input lines carry `id`, `prompt`, `completion` (or `text`), and optionally `should_refuse`
 (for the safety and over-refusal rates) and `category`. Toxicity reads only the answer:
-its lines need no `prompt`, and a line without an `id` is named by its line number. Scores go through the results store like a
-run's (so a killed job resumes where it stopped), then the output file is written at once.
+its lines need no `prompt`, and a line without an `id` is named by its line number. Scores
+go through the results store like a run's (so a killed job resumes where it stopped),
+then the output file is written at once.
 Each output line is `id`, the scorer's label (or value) under its name, `NAME_score` when
 there is a label, and the scorer's sub-scores (refusal: class probabilities; toxicity:
 every detoxify label).
@@ -60,8 +61,8 @@ def read_completions(path: Path, needs_prompt: bool = True) -> list[ItemResult]:
         if (row.completion is None) == (row.text is None):
             said = (
                 "has both 'completion' and 'text': give one"
-                if row.completion
-                else ("needs 'completion' (or 'text'): the answer to score")
+                if row.completion is not None
+                else "needs 'completion' (or 'text'): the answer to score"
             )
             raise InputError(path, said, line=line, field="completion")
         if needs_prompt and row.prompt is None:

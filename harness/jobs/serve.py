@@ -288,11 +288,7 @@ def _completion_reply(
         "created": int(time.time()),
         "model": served_name,
         "choices": choices,
-        "usage": {
-            "prompt_tokens": prompt_tokens,
-            "completion_tokens": completion_tokens,
-            "total_tokens": prompt_tokens + completion_tokens,
-        },
+        "usage": _usage(prompt_tokens, completion_tokens),
     }
 
 
@@ -309,17 +305,35 @@ def _unsupported(req: ChatRequest, served_name: str) -> Any | None:
     return None
 
 
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    """OpenAI's `usage` block."""
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
 def _chunk(
-    reply_id: str, served_name: str, delta: dict[str, Any], finish: str | None = None
+    reply_id: str,
+    served_name: str,
+    delta: dict[str, Any] | None,
+    finish: str | None = None,
+    usage: dict[str, int] | None = None,
 ) -> str:
-    """One server-sent event of a streamed chat completion."""
-    body = {
+    """One server-sent event of a streamed chat completion: a delta of the one choice, or
+    (`delta` None) the closing chunk that carries only `usage`, as OpenAI sends it."""
+    body: dict[str, Any] = {
         "id": reply_id,
         "object": "chat.completion.chunk",
         "created": int(time.time()),
         "model": served_name,
-        "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
+        "choices": []
+        if delta is None
+        else [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}],
     }
+    if usage is not None:
+        body["usage"] = usage
     return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
 
@@ -362,20 +376,8 @@ async def _stream(
             yield _chunk(reply_id, served_name, {"content": rest})
         yield _chunk(reply_id, served_name, {}, final.finish_reason)
         if usage:
-            tokens = {
-                "prompt_tokens": final.prompt_tokens,
-                "completion_tokens": final.completion_tokens,
-                "total_tokens": final.prompt_tokens + final.completion_tokens,
-            }
-            body = {
-                "id": reply_id,
-                "object": "chat.completion.chunk",
-                "created": int(time.time()),
-                "model": served_name,
-                "choices": [],
-                "usage": tokens,
-            }
-            yield f"data: {json.dumps(body)}\n\n"
+            tokens = _usage(final.prompt_tokens, final.completion_tokens)
+            yield _chunk(reply_id, served_name, None, usage=tokens)
         yield "data: [DONE]\n\n"
     finally:  # the client left (the response was cancelled) or the reply is complete
         if not result.done():
@@ -471,9 +473,7 @@ class _BodyLimit:
         if scope["type"] == "http":
             headers = dict(scope.get("headers") or [])
             length = headers.get(b"content-length")
-            if length is not None and (
-                not length.isdigit() or int(length) > self.max_body_bytes
-            ):
+            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
                 reply = _error(413, f"request body over {self.max_body_bytes} bytes")
                 await reply(scope, receive, send)
                 return

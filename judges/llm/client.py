@@ -11,14 +11,14 @@ timeouts cluster (judges/llm/concurrency.py), and the template's own output leng
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.engines.openai_client import REQUEST_RETRIES, REQUEST_TIMEOUT
 from judges.llm.backends import RetryPolicy
 
-DEFAULT_TIMEOUT = 600.0
-DEFAULT_MAX_RETRIES = 3
+DEFAULT_TIMEOUT = REQUEST_TIMEOUT
+DEFAULT_MAX_RETRIES = REQUEST_RETRIES
 DEFAULT_CONCURRENCY = 8
 
 
@@ -45,15 +45,6 @@ class JudgeClient(BaseModel):
         if self.max_tokens is None:
             return template_max_tokens
         return min(template_max_tokens, self.max_tokens)
-
-    def settings(self) -> dict[str, Any]:
-        """The settings as reports state them."""
-        return {
-            "timeout": self.timeout,
-            "max_retries": self.max_retries,
-            "concurrency": self.concurrency,
-            "max_tokens": self.max_tokens,
-        }
 
 
 @dataclass(frozen=True)

@@ -149,5 +149,5 @@ def summarise(
         "n": len(results),
         "status": status,
         "metrics": metrics,
-        "usage": {**judge.stats.as_dict(), "client": judge.settings()},
+        "usage": judge.spent(),
     }

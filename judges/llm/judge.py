@@ -109,12 +109,12 @@ class Judge:
     def usage(self) -> dict[str, Any]:
         """What this judge spent so far, labelled with its spec and template, with the
         client settings in effect (concurrency cuts included)."""
-        return {
-            "judge": self.spec,
-            "template": self.template.id,
-            **self.stats.as_dict(),
-            "client": self.settings(),
-        }
+        return {"judge": self.spec, "template": self.template.id, **self.spent()}
+
+    def spent(self) -> dict[str, Any]:
+        """What this judge spent so far (requests, tokens, time, cost) and the client
+        settings it spent it under."""
+        return {**self.stats.as_dict(), "client": self.settings()}
 
     def settings(self) -> dict[str, Any]:
         """The effective client settings: the backend's (timeout, retries, concurrency and how

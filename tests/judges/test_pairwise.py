@@ -180,14 +180,13 @@ def test_prefers_first_slot_has_one_definition_in_judge_and_audit() -> None:
     class _Judge:  # what summarise reads of a judge besides the results
         spec = "fake"
         template = type("T", (), {"id": "t", "config": type("C", (), {"labels": ()})()})()
-        stats = type("S", (), {"as_dict": staticmethod(dict)})()
 
         @staticmethod
         def describe() -> dict:
             return {}
 
         @staticmethod
-        def settings() -> dict:
+        def spent() -> dict:
             return {}
 
     summary = summarise(pairs, _Judge())  # type: ignore[arg-type]
