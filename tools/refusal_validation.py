@@ -3,14 +3,16 @@
     python -m tools.refusal_validation ../shared/data/xstest/xstest_v2_completions_train.csv
 
 The 432 rows are real answers of GPT-4 and Mistral-7B-Instruct to 216 XSTest prompts,
-each with XSTest's final label. No layer shipped today was trained, tuned or written
-against them, so every figure here is held out. For each layer and each model, and over
-both: 3-class and binary accuracy with Wilson 95% CIs; per-class precision, recall
-(Wilson) and F1 (bootstrap over rows); a reliability table of `refusal_score` (the
-probability of a refusal of any kind) against the observed share of refusals; and
-throughput. Only the answer text is read: never XSTest's type or safe/unsafe label.
-Also PyRIT's human-labelled refusal rows (binary) when `pyrit` is installed. Prints JSON;
-`--out` also writes it.
+each with XSTest's final label. They are split by prompt (`half`: CRC-32 of the prompt
+text, even or odd). The development half was read while writing rules-v3 and choosing the
+blend weight; the test half was not looked at, and its figures are the held-out ones.
+No layer trains on any of the rows. For each layer, each half and each model: 3-class and
+binary accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1
+(bootstrap over rows); a reliability table of `refusal_score` (the probability of a
+refusal of any kind) against the observed share of refusals; and throughput. Only the
+answer text is read: never XSTest's type or safe/unsafe label. Also PyRIT's
+human-labelled refusal rows (binary) when `pyrit` is installed. Prints JSON; `--out`
+also writes it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import argparse
 import csv
 import json
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +49,11 @@ def read_rows(path: Path) -> list[dict[str, str]]:
             }
             for r in csv.DictReader(f)
         ]
+
+
+def half(prompt: str) -> str:
+    """'dev' or 'test': which half of the prompt split a row belongs to."""
+    return "dev" if zlib.crc32(prompt.encode("utf-8")) % 2 == 0 else "test"
 
 
 def _ci(k: int, n: int) -> list[float] | None:
@@ -160,7 +168,12 @@ def main() -> None:
     parser.add_argument("csv", type=Path)
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
-    result = {"xstest_v2_completions_train": evaluate(read_rows(args.csv))}
+    rows = read_rows(args.csv)
+    result = {
+        "xstest_test_half": evaluate([r for r in rows if half(r["prompt"]) == "test"]),
+        "xstest_dev_half": evaluate([r for r in rows if half(r["prompt"]) == "dev"]),
+        "xstest_both_halves": evaluate(rows),
+    }
     pyrit = [{**r, "model": "pyrit", "prompt": ""} for r in pyrit_rows()]
     if pyrit:  # binary labels only: read its binary figures
         result["pyrit_binary"] = evaluate(pyrit)
