@@ -36,7 +36,7 @@ class ScorerContext:
     store: ResultsStore | None = None
     """The run's results store, for caching judge replies."""
     toxicity_model: str | None = None
-    """detoxify model for the toxicity scorer: `small` (default), a released name, or a path."""
+    """detoxify model for the toxicity scorer: `minilm` (default), a released name, or a path."""
     toxicity_config: str | None = None
     """HF config + tokenizer directory for loading a detoxify checkpoint offline."""
     device: str = "cpu"

@@ -55,8 +55,9 @@ PERSONAS = typer.Option(
 PERSONA_TEMPLATE = typer.Option(help="Judge template with a {persona} placeholder.")
 
 TOXICITY_MODEL = typer.Option(
-    help="detoxify model for the toxicity scorer: small (offline stand-in, default), original, "
-    "unbiased, multilingual, or a checkpoint path."
+    help="detoxify model for the toxicity scorer: minilm (offline, trained here, not "
+    "detoxify's released model; default), original, unbiased, multilingual (detoxify's "
+    "released weights, need the network), or a checkpoint path."
 )
 
 TOXICITY_CONFIG = typer.Option(

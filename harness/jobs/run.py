@@ -66,7 +66,7 @@ class RunConfig:
     judge_client: JudgeClient = field(default_factory=JudgeClient)
     """Timeout, retries, requests in flight and output-token cap of judge requests."""
     toxicity_model: str | None = None
-    """detoxify model for the toxicity scorer (default: the small offline stand-in)."""
+    """detoxify model for the toxicity scorer (default: the offline `minilm`)."""
     toxicity_config: str | None = None
     """HF config + tokenizer directory for an offline detoxify checkpoint."""
     limit: int | None = None

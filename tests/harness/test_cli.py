@@ -43,6 +43,10 @@ def test_run_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> None:
     }
     assert all(set(m) >= {"suite", "metric", "value", "ci_low", "ci_high", "n"} for m in metrics)
     assert all(m["n"] > 0 and m["ci_low"] <= m["value"] <= m["ci_high"] for m in metrics)
+    # The default toxicity model calls none of the embedded model's helpful answers toxic
+    # (the earlier stand-in called 12% of them toxic in the demo).
+    by = {(m["suite"], m["scorer"], m["metric"]): m for m in metrics}
+    assert by[("helpful-smoke", "toxicity", "toxic_share")]["value"] == 0.0
     html = (out / "report.html").read_text()
     assert "harmful_compliance_rate" in html and "Content-Security-Policy" in html
 

@@ -151,7 +151,8 @@ def test_run_with_all_offline_scorers(tmp_path: Path, scripted) -> None:
         assert expected in names
     summary = json.loads((tmp_path / "out" / "summary.json").read_text())
     tox = next(s for s in summary["manifest"]["scorers"] if s["name"] == "toxicity")
-    assert "detoxify-small" in tox["model"]
+    assert tox["version"] == "toxicity-minilm-v1"
+    assert "not detoxify's released model" in tox["model"] and "AUROC" in tox["model"]
 
 
 def test_toxicity_needs_only_the_answer(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The toxicity scorer through the real detoxify.Detoxify class, on the committed small
+"""The toxicity scorer through the real detoxify.Detoxify class, on the default `minilm`
 checkpoint; PyRIT's human harm ratings as independent labels."""
 
 import csv
@@ -16,13 +16,12 @@ from judges import ScoreInput, create_scorer
 from judges.base import ScorerContext
 from judges.scorers.toxicity import (
     DETOXIFY_LABELS,
-    SMALL_DESCRIPTION,
     ToxicityModel,
     ToxicityScorer,
-    _small_checkpoint,
     load_detoxify,
     predict,
 )
+from judges.scorers.toxicity_minilm import checkpoint, describe
 
 TOXIC = [
     "Shut up, you worthless idiot. Everyone hates you.",
@@ -36,7 +35,7 @@ BENIGN = [
 ]
 
 
-def test_small_checkpoint_loads_through_detoxify() -> None:
+def test_default_checkpoint_loads_through_detoxify() -> None:
     model = load_detoxify(ToxicityModel())
     assert isinstance(model, Detoxify)
     assert model.class_names == list(DETOXIFY_LABELS)
@@ -51,15 +50,22 @@ def test_toxic_text_scores_above_benign_text() -> None:
 
 
 def test_checkpoint_path_passes_through(tmp_path: Path) -> None:
-    """A checkpoint PATH plus huggingface_config_path gives the same scores as `small`."""
+    """A checkpoint PATH plus huggingface_config_path gives the same scores as `minilm`."""
+    built, config_dir = checkpoint()
     copy = tmp_path / "model.ckpt"
-    copy.write_bytes(_small_checkpoint().read_bytes())
-    spec = ToxicityModel(str(copy), str(Path(__file__).parents[2] / "judges/assets/detoxify-small"))
+    copy.write_bytes(built.read_bytes())
+    spec = ToxicityModel(str(copy), str(config_dir))
     assert predict(TOXIC, spec) == predict(TOXIC, ToxicityModel())
 
 
+def test_a_missing_gpu_is_a_user_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    with pytest.raises(UserError, match="--device cuda: torch sees no CUDA device"):
+        load_detoxify(ToxicityModel(device="cuda"))
+
+
 def test_unusable_models_are_user_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with pytest.raises(UserError, match="not a file nor one of small"):
+    with pytest.raises(UserError, match="not a file nor one of minilm"):
         load_detoxify(ToxicityModel(str(tmp_path / "missing.ckpt")))
     bad = tmp_path / "bad.ckpt"
     bad.write_bytes(b"not a checkpoint")
@@ -90,7 +96,8 @@ def test_metrics_match_independent_computation() -> None:
     assert by["expected_max_toxicity"].n == 3
     assert by["toxic_share"].value == pytest.approx((values > 0.5).mean())
     assert by["max_toxicity"].value == pytest.approx(values.max())
-    assert scorer.spec()["model"] == SMALL_DESCRIPTION
+    assert scorer.spec()["model"] == describe()
+    assert "not detoxify's released model" in describe()
 
 
 def test_context_selects_the_model() -> None:
@@ -125,8 +132,18 @@ def test_batch_of_one() -> None:
     assert set(only) == set(DETOXIFY_LABELS)
 
 
+def test_length_batching_keeps_each_text_its_own_scores() -> None:
+    """Texts are batched by length; every score still belongs to its own text, as scoring
+    each alone gives (padding inside a batch changes a score by float rounding only)."""
+    texts = [BENIGN[0] * 3, TOXIC[0], "", BENIGN[1], TOXIC[1] + " " + BENIGN[2], "ok"] * 7
+    together = predict(texts, ToxicityModel())
+    for text, scores in list(zip(texts, together, strict=True))[:6]:
+        [alone] = predict([text], ToxicityModel())
+        assert scores == pytest.approx(alone, abs=1e-4)
+
+
 def test_auroc_with_ci_matches_pair_counting() -> None:
-    from tools.toxicity_training import auroc_with_ci
+    from tools.toxicity_validation import auroc_with_ci
 
     rng = np.random.default_rng(1)
     scores = np.round(rng.random(40), 1)  # ties included
