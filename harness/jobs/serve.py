@@ -382,7 +382,15 @@ async def _stream(
     finally:  # the client left (the response was cancelled) or the reply is complete
         if not result.done():
             job.gone = True
+            # Nobody awaits the reply now: take its end here (the "client left" error),
+            # or asyncio logs "Task exception was never retrieved".
+            result.add_done_callback(_retrieve)
         watcher.cancel()
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 def build_app(
