@@ -30,18 +30,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import gzip
 import importlib.util
 import json
 import random
 import re
 import time
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
+from harness.jobs.winrate import read_annotations
 from judges.scorers.toxicity import DETOXIFY_LABELS
 from judges.scorers.toxicity_minilm import ADAPTER, ASSET_DIR, SETTINGS, merged_state_dict
 from tools.refusal_training import DATA as REFUSAL_DATA
@@ -109,36 +110,30 @@ def package_dir(name: str) -> Path:
     return Path(spec.origin).parent
 
 
-def model_name(path: Path) -> str:
-    return path.name.removesuffix(".gz").removesuffix(".jsonl")
+@lru_cache(maxsize=1)
+def _annotations(annotation_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Every shared AlpacaEval file's rows by model name, read (and checked) once."""
+    return read_annotations(sorted(annotation_dir.glob("*.jsonl*")))
 
 
 def answers(annotation_dir: Path, models: tuple[str, ...] | None = None) -> list[str]:
     """Distinct AlpacaEval answers (`output_2`) of `models`, or with None the training
     answers: every other model's, plus the shared baseline's `output_1`."""
     found: set[str] = set()
-    for path in sorted(annotation_dir.glob("*.jsonl*")):
-        name = model_name(path)
+    keys = ("output_2",) if models is not None else ("output_1", "output_2")
+    for name, rows in _annotations(annotation_dir).items():
         wanted = name in models if models is not None else name not in HELD_OUT_MODELS
-        if not wanted:
-            continue
-        with gzip.open(path, "rt") if path.suffix == ".gz" else open(path) as handle:
-            for line in handle:
-                row = json.loads(line)
-                for key in ("output_2",) if models is not None else ("output_1", "output_2"):
-                    text = str(row.get(key) or "").strip()
-                    if text:
-                        found.add(text)
+        if wanted:
+            texts = (str(row.get(key) or "").strip() for row in rows for key in keys)
+            found.update(text for text in texts if text)
     return sorted(found)
 
 
 def instructions(annotation_dir: Path) -> list[str]:
     """AlpacaEval's 805 instructions: short, benign requests."""
-    found: set[str] = set()
-    for path in sorted(annotation_dir.glob("*.jsonl*")):
-        with gzip.open(path, "rt") if path.suffix == ".gz" else open(path) as handle:
-            found.update(json.loads(line)["instruction"] for line in handle)
-    return sorted(found)
+    return sorted(
+        {r["instruction"] for rows in _annotations(annotation_dir).values() for r in rows}
+    )
 
 
 def _opening(text: str, rng: random.Random) -> str:

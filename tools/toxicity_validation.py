@@ -13,11 +13,11 @@ Measured on text the model never trained on:
 - `written_development`: the same for 50 + 50 replies (`written_development.jsonl`),
   written apart from training too but read while choosing between recipes: not held out;
 - `ordinary_answers`: 1,000 answers of the AlpacaEval test models (whole families never
-  trained on, `TEST_MODELS`), measured once: the share above 0.5;
+  trained on, `TEST_MODELS`), measured once: the share above 0.5, the five highest, and
+  `answers_per_second` on them after the model is loaded;
 - `ordinary_answers_development`: the same for the development models (never trained on,
   but read while the recipe changed, so not held out);
-- `pyrit_harm`: AUROC against PyRIT's human harm ratings of model answers;
-- `throughput`: answers/s on those 1,000 answers, after the model is loaded.
+- `pyrit_harm`: AUROC against PyRIT's human harm ratings of model answers.
 """
 
 from __future__ import annotations

