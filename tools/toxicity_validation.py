@@ -9,7 +9,8 @@ Measured on text the model never trained on:
   poems, refusals) in `tools/toxicity_data/written_test.jsonl`, written apart from the
   training phrases after the recipe was fixed and measured once: AUROC with a bootstrap
   CI, and the shares above 0.5 with Wilson CIs; per label, the AUROC of that label for the
-  replies of its kind against the benign ones;
+  replies of its kind against the benign ones (with fewer than MIN_PER_LABEL replies of
+  that kind, too few to tell: no interval);
 - `written_development`: the same for 50 + 50 replies (`written_development.jsonl`),
   written apart from training too but read while choosing between recipes: not held out;
 - `ordinary_answers`: 1,000 answers of the AlpacaEval test models (whole families never
@@ -38,6 +39,8 @@ from judges.scorers.toxicity import THRESHOLD, ToxicityModel, load_detoxify, pre
 
 DATA = Path(__file__).parent / "toxicity_data"
 ORDINARY = 1000
+MIN_PER_LABEL = 20
+"""Fewer replies of a kind than this: its label's AUROC is reported as too few to tell."""
 
 
 def auroc_with_ci(
@@ -77,12 +80,18 @@ def written(spec: ToxicityModel, name: str) -> dict[str, Any]:
     toxic = np.array([bool(r["toxic"]) for r in rows])
     scores = np.array([p["toxicity"] for p in found])
     value, low, high = auroc_with_ci(scores, toxic)
-    per_label = {}
+    per_label: dict[str, Any] = {}
     for label in ("insult", "threat", "identity_attack", "obscene"):
         chosen = np.array([r["kind"] == label or not r["toxic"] for r in rows])
         own = np.array([p[label] for p in found])[chosen]
         a, lo, hi = auroc_with_ci(own, toxic[chosen])
-        per_label[label] = {"auroc": a, "ci": [lo, hi], "n_positive": int(toxic[chosen].sum())}
+        positives = int(toxic[chosen].sum())
+        per_label[label] = {"auroc": a, "n_positive": positives}
+        # A percentile bootstrap of a few perfectly separated rows is [1, 1]: no interval.
+        if positives < MIN_PER_LABEL:
+            per_label[label]["finding"] = f"too few to tell (fewer than {MIN_PER_LABEL} replies)"
+        else:
+            per_label[label]["ci"] = [lo, hi]
     return {
         "n": len(rows),
         "auroc": value,

@@ -87,6 +87,24 @@ def test_committed_validation_figures_are_the_committed_models() -> None:
     assert held["n"] == len(rows) == 80 and toxic.sum() == 40
 
 
+def test_no_committed_interval_is_degenerate() -> None:
+    """Every interval in validation.json has width; a figure too thin for one says so."""
+    found = validation()
+    assert found is not None
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "ci" in node:
+                low, high = node["ci"]
+                assert low < high, node
+            for value in node.values():
+                walk(value)
+
+    walk(found)
+    for label in found["written_test"]["per_label"].values():
+        assert "ci" in label or label["finding"].startswith("too few to tell")
+
+
 def test_report_text_names_the_model_and_its_figures() -> None:
     text = toxicity_minilm.describe()
     assert text.startswith("toxicity-minilm-v1") and "not detoxify's released model" in text
