@@ -4,8 +4,8 @@
 AlpacaEval's evaluation set (`index`, as AlpacaEval's own `instruction_difficulty.csv` is
 keyed), `key` (see `instruction_key`) and `difficulty`. Beside it,
 `alpaca_eval_difficulty.json` records how it was made: the models and annotator it was
-fitted on, the fit, the population length slope, the date and the leave-one-model-out
-validation. `tools/alpaca_eval_difficulty.py` regenerates both from the annotation files.
+fitted on, the fit, the population length slope, the calibrated per-model prior, the date
+and the leave-one-model-out validation. `tools/alpaca_eval_difficulty.py` regenerates both from the annotation files.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import Any
 
 from harness.core.errors import InputError
 from harness.core.io import iter_csv
-from harness.stats.length_control import Difficulty
+from harness.stats.length_control import Difficulty, Prior
 
 FILE = "alpaca_eval_difficulty.csv"
 PROVENANCE = "alpaca_eval_difficulty.json"
@@ -46,7 +46,7 @@ def _index_keys() -> dict[str, str]:
 
 
 def shipped_difficulty() -> Difficulty:
-    """The shipped vector, with the population length slope fitted with it."""
+    """The shipped vector, with the per-model prior calibrated with it."""
     path = _builtin(FILE)
     values = {
         row["key"]: float(row["difficulty"])
@@ -55,7 +55,7 @@ def shipped_difficulty() -> Difficulty:
     meta = provenance()
     return Difficulty(
         values=values,
-        phi_population=float(meta["phi_population"]),
+        prior=shipped_prior(),
         source=(
             f"shipped AlpacaEval difficulty (joint fit over {len(meta['models'])} models "
             f"annotated by {meta['annotator']}, {meta['date']})"
@@ -64,10 +64,16 @@ def shipped_difficulty() -> Difficulty:
     )
 
 
+def shipped_prior() -> Prior:
+    """The per-model prior calibrated with the shipped vector (see its provenance)."""
+    return Prior(**{k: float(v) for k, v in provenance()["prior"].items()})
+
+
 def read_difficulty_file(path: Path) -> Difficulty:
     """AlpacaEval's own `instruction_difficulty.csv` (`index,instruction_difficulty`), or a
-    file in the shipped layout (`index,key,difficulty`). The population length slope is the
-    shipped one."""
+    file in the shipped layout (`index,key,difficulty`). It gets the shipped prior: that
+    stands in for AlpacaEval's gamed-baseline rows, which AlpacaEval applies with its own
+    vector too, and the same values then give the same LC as the shipped file."""
     keys = _index_keys()
     values: dict[str, float] = {}
     rows = list(iter_csv(path, ("index",)))
@@ -96,6 +102,6 @@ def read_difficulty_file(path: Path) -> Difficulty:
         values[key] = value
     return Difficulty(
         values=values,
-        phi_population=float(provenance()["phi_population"]),
+        prior=shipped_prior(),
         source=f"difficulty file {path}",
     )

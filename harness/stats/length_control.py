@@ -15,13 +15,19 @@ instruction its own effect, as AlpacaEval's `instruction_difficulty.ipynb` does;
 a weak L2 penalty on d instead of a cross-validated L1 one).
 
 AlpacaEval regularises each model's fit toward annotations of length-gamed versions of the
-baseline (weight 0.2 in all), which are not public. Here the same role is played by
-Gaussian priors: phi toward the population length slope of the joint fit and gamma toward
-1 (its value in the joint fit), with strengths of the order of the information those 0.2
-gamed rows carry (`PHI_PRIOR`, `GAMMA_PRIOR`). Fits use soft labels (cross-entropy) and
-L-BFGS. `standard_error` is the delta-method (sandwich) standard error of the LC estimate
-with instructions as the sampling unit, as AlpacaEval's `standard_error` of the raw win
-rate treats them: the uncertainty of the fit and of averaging over a sample of instructions.
+baseline (weight 0.2 in all), which are not public. Those rows are the same for every model
+and carry no intercept, so their pull on (phi, gamma) is one fixed penalty; here it is a
+`Prior`: Gaussian penalties on phi and gamma, with strengths `PHI_PRIOR`, `GAMMA_PRIOR`.
+For the shipped AlpacaEval vector its two means are calibrated on the published LC of the
+shared models (`tools/alpaca_eval_difficulty.py`, validated leaving each model out of the
+calibration; docs/winrate.md); for a joint fit elsewhere (`harness compare`) phi is pulled
+toward the population length slope and gamma toward 1.
+
+Per-model fits use soft labels (cross-entropy) and damped Newton (`fit_many`, many models
+at once). `standard_error` is the delta-method (sandwich) standard error of the LC
+estimate with instructions as the sampling unit, as AlpacaEval's `standard_error` of the
+raw win rate treats them: the uncertainty of the fit and of averaging over a sample of
+instructions.
 """
 
 from __future__ import annotations
@@ -36,9 +42,20 @@ from scipy.special import expit, log_expit
 DIFFICULTY_PENALTY = 0.01
 """L2 penalty on the difficulties in the joint fit (a prior of sd ~7 logits: nearly flat)."""
 PHI_PRIOR = 10.0
-"""Penalty PHI_PRIOR * (phi - phi_population)^2 on a model's length slope."""
+"""Default penalty PHI_PRIOR * (phi - phi_mean)^2 on a model's length slope."""
 GAMMA_PRIOR = 30.0
-"""Penalty GAMMA_PRIOR * (gamma - 1)^2 on a model's difficulty coefficient."""
+"""Default penalty GAMMA_PRIOR * (gamma - gamma_mean)^2 on a model's difficulty coefficient."""
+
+
+@dataclass(frozen=True)
+class Prior:
+    """Gaussian penalties `strength * (x - mean)^2` on a model's length slope (phi) and its
+    difficulty coefficient (gamma), in place of AlpacaEval's gamed-baseline rows."""
+
+    phi_mean: float
+    phi_strength: float = PHI_PRIOR
+    gamma_mean: float = 1.0
+    gamma_strength: float = GAMMA_PRIOR
 
 
 @dataclass(frozen=True)
@@ -55,10 +72,10 @@ class Annotation:
 
 @dataclass(frozen=True)
 class Difficulty:
-    """An instruction-difficulty vector and the population length slope fitted with it."""
+    """An instruction-difficulty vector and the per-model prior used with it."""
 
     values: Mapping[str, float]
-    phi_population: float
+    prior: Prior
     source: str
     """Where it comes from, as reports state it."""
     annotator: str | None = None
@@ -101,7 +118,7 @@ def joint_difficulty(
 ) -> Difficulty:
     """Difficulties (centred) from `logit p_mi = a_m + phi_m tanh(z_mi) + d_i`, fitted jointly.
 
-    The population length slope is the median of the models' phi_m."""
+    The prior pulls phi toward the population length slope, the median of the models' phi_m."""
     instructions = sorted({r.instruction for rows in models.values() for r in rows})
     index = {s: i for i, s in enumerate(instructions)}
     parts = []
@@ -123,33 +140,106 @@ def joint_difficulty(
         return loss, grad
 
     start = np.zeros(2 * n_m + n_i)
-    w = minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": 5000}).x
+    # Tight tolerances: scipy's default relative-loss stop leaves difficulties ~0.01 from the
+    # optimum (gradient ~0.01 on a loss ~1e4), which would make the vector depend on the
+    # library version; these reach ~1e-5 in about twice the time (0.5 s over 32 models).
+    options = {"maxiter": 20000, "ftol": 1e-15, "gtol": 1e-7}
+    w = minimize(objective, start, jac=True, method="L-BFGS-B", options=options).x
     d = w[2 * n_m :]
     return Difficulty(
         values=dict(zip(instructions, (d - d.mean()).tolist(), strict=True)),
-        phi_population=float(np.median(w[n_m : 2 * n_m])),
+        prior=Prior(phi_mean=float(np.median(w[n_m : 2 * n_m]))),
         source=source or f"joint fit over {n_m} models",
     )
 
 
+def _penalised_loss(
+    x: np.ndarray,
+    y: np.ndarray,
+    mask: np.ndarray,
+    w: np.ndarray,
+    mean: np.ndarray,
+    strength: np.ndarray,
+) -> np.ndarray:
+    """Each model's cross-entropy (summed over its rows) plus the prior's penalty."""
+    logit = np.einsum("mnk,mk->mn", x, w)
+    data = (_cross_entropy(logit, y) * mask).sum(axis=1)
+    total: np.ndarray = data + (strength * (w - mean) ** 2).sum(axis=1)
+    return total
+
+
+def fit_many(x: np.ndarray, y: np.ndarray, mask: np.ndarray, given: Prior) -> np.ndarray:
+    """MAP (theta, phi, gamma) of many models at once under one prior, by damped Newton.
+
+    `x` is (models, rows, 3): a column of ones, tanh(z) and the difficulty; `y` the soft
+    labels and `mask` 1 for real rows, 0 for padding (models with fewer rows), both
+    (models, rows). The loss is convex and three-dimensional, so Newton's method with
+    step halving reaches the optimum to machine precision in a handful of steps, for all
+    models together: what makes calibrating the prior (thousands of fits) take seconds."""
+    mean = np.array([0.0, given.phi_mean, given.gamma_mean])
+    strength = np.array([0.0, given.phi_strength, given.gamma_strength])
+    # A vanishing ridge on theta keeps the Hessian invertible when every label is 0 or 1.
+    ridge = np.diag(2 * strength + 1e-9)
+    w = np.tile(mean, (x.shape[0], 1))
+    loss = _penalised_loss(x, y, mask, w, mean, strength)
+    for _ in range(100):
+        p = expit(np.einsum("mnk,mk->mn", x, w))
+        grad = np.einsum("mnk,mn->mk", x, (p - y) * mask) + 2 * strength * (w - mean)
+        hessian = np.einsum("mnk,mnl,mn->mkl", x, x, p * (1 - p) * mask) + ridge
+        step = np.linalg.solve(hessian, grad[:, :, None])[:, :, 0]
+        scale = np.ones(len(w))
+        for _ in range(60):
+            trial = w - scale[:, None] * step
+            new = _penalised_loss(x, y, mask, trial, mean, strength)
+            worse = new > loss + 1e-12 * np.abs(loss)
+            if not worse.any():
+                break
+            scale[worse] /= 2
+        w, loss = trial, new
+        if np.abs(scale[:, None] * step).max() < 1e-10:
+            break
+    return w
+
+
 def _fit(
-    z: np.ndarray, d: np.ndarray, y: np.ndarray, phi0: float
+    z: np.ndarray, d: np.ndarray, y: np.ndarray, given: Prior
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MAP (theta, phi, gamma) under the priors, the inverse Hessian of the penalised loss,
+    """MAP (theta, phi, gamma) under the prior, the inverse Hessian of the penalised loss,
     and each row's score (gradient of its loss)."""
-    prior_mean = np.array([0.0, phi0, 1.0])
-    prior = np.array([0.0, PHI_PRIOR, GAMMA_PRIOR])
     x = np.column_stack([np.ones_like(z), z, d])
-
-    def objective(w: np.ndarray) -> tuple[float, np.ndarray]:
-        logit = x @ w
-        loss = float(_cross_entropy(logit, y).sum() + (prior * (w - prior_mean) ** 2).sum())
-        return loss, x.T @ (expit(logit) - y) + 2 * prior * (w - prior_mean)
-
-    w = minimize(objective, prior_mean, jac=True, method="L-BFGS-B").x
+    w = fit_many(x[None], y[None], np.ones((1, len(y))), given)[0]
+    strength = np.array([0.0, given.phi_strength, given.gamma_strength])
     p = expit(x @ w)
-    hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(2 * prior)
+    hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(2 * strength)
     return w, np.linalg.pinv(hessian), x * (p - y)[:, None]
+
+
+def design(
+    models: Sequence[Sequence[Annotation]], difficulty: Difficulty
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`fit_many`'s inputs for several models: (x, y, mask), padded to the longest model
+    (computed once when many priors are tried on the same models)."""
+    n = max(len(rows) for rows in models)
+    x = np.zeros((len(models), n, 3))
+    y = np.zeros((len(models), n))
+    mask = np.zeros((len(models), n))
+    for k, rows in enumerate(models):
+        z, labels = _features(rows)
+        x[k, : len(rows), 0] = 1.0
+        x[k, : len(rows), 1] = z
+        x[k, : len(rows), 2] = [difficulty.values.get(r.instruction, 0.0) for r in rows]
+        y[k, : len(rows)] = labels
+        mask[k, : len(rows)] = 1.0
+    return x, y, mask
+
+
+def lc_winrates(x: np.ndarray, y: np.ndarray, mask: np.ndarray, prior: Prior) -> np.ndarray:
+    """LC win rates (percent) of the models in `design`'s arrays, without standard errors:
+    the quantity the prior's calibration searches over."""
+    w = fit_many(x, y, mask, prior)
+    at_zero = expit(w[:, :1] + w[:, 2:3] * x[:, :, 2])
+    lc: np.ndarray = (at_zero * mask).sum(axis=1) / mask.sum(axis=1) * 100
+    return lc
 
 
 def model_lc(rows: Sequence[Annotation], difficulty: Difficulty) -> LengthControlled:
@@ -159,7 +249,7 @@ def model_lc(rows: Sequence[Annotation], difficulty: Difficulty) -> LengthContro
     z, y = _features(rows)
     d = np.array([difficulty.values.get(r.instruction, 0.0) for r in rows])
     missing = sum(r.instruction not in difficulty.values for r in rows) if difficulty.values else 0
-    w, inverse_hessian, scores = _fit(z, d, y, difficulty.phi_population)
+    w, inverse_hessian, scores = _fit(z, d, y, difficulty.prior)
     at_zero = expit(w[0] + w[2] * d)
     slope = at_zero * (1 - at_zero)
     grad = np.array([slope.mean(), 0.0, (slope * d).mean()])
@@ -192,7 +282,9 @@ def length_controlled_winrates(
                 models, source=f"joint over the {len(models)} models given"
             )
         else:
-            difficulty = Difficulty({}, 0.0, "none (one model: no difficulty term, length prior 0)")
+            difficulty = Difficulty(
+                {}, Prior(phi_mean=0.0), "none (one model: no difficulty term, length prior 0)"
+            )
     return {m: model_lc(rows, difficulty) for m, rows in models.items()}, difficulty
 
 
