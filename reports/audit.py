@@ -7,6 +7,7 @@ from typing import Any
 
 from markupsafe import Markup
 
+from harness.stats.intervals import FEW, too_few
 from reports import svg
 from reports.html import CSP, environment
 
@@ -29,15 +30,27 @@ RATES = (
 
 
 def warnings(measures: dict[str, Any]) -> list[str]:
-    """Plain-language findings, from the CIs (a finding is stated only when its CI supports it)."""
+    """Plain-language findings, from the CIs: a finding is stated only when its CI supports
+    it and it rests on at least `FEW` pairs; under that, one line says there are too few."""
     out = []
 
     def m(name: str) -> dict[str, Any] | None:
-        return measures.get(name)
+        found = measures.get(name)
+        return found if found and found.get("value") is not None and found["n"] >= FEW else None
 
+    sizes = [
+        measures[name]["n"]
+        for name in ("human_agreement", "prefers_first_slot", "position_consistency")
+        if measures.get(name)
+    ]
+    if sizes and min(sizes) < FEW:
+        out.append(
+            f"{too_few(min(sizes), 'pairs')} whether this judge agrees with humans or is "
+            "biased; no finding is stated."
+        )
     kappa = m("cohen_kappa")
     agree = m("human_agreement")
-    if kappa and kappa["ci_low"] <= 0.0:
+    if kappa and kappa["ci_low"] is not None and kappa["ci_low"] <= 0.0:
         raw = (
             f"; it matches the human label on {100 * agree['value']:.0f}% of pairs" if agree else ""
         )

@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from reports import svg
 from reports.html import CSP, environment
-from reports.text import ci_text, md
+from reports.text import ci_text, difference_text, md
 
 
 def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
@@ -18,7 +18,7 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
     lines = [
         f"### Win rates vs {md(stats['baseline'])} (judge: {md(manifest['judge']['spec'])}, position-swapped)",
         "",
-        "| model | LC win rate ± s.e. | win rate ± s.e. | n | avg length | BT rating [95% CI] |",
+        "| model | LC win rate ± s.e. | win rate [95% CI] | n | avg length | BT rating [95% CI] |",
         "| --- | ---: | ---: | ---: | ---: | --- |",
     ]
     bt = {r["model"]: r for r in (stats["bradley_terry"] or {}).get("ratings", [])}
@@ -28,13 +28,22 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
         r = bt.get(row["model"])
         lc_se = row.get("lc_standard_error")
         lc_text = "" if lc is None else f"{lc:.1f}" + ("" if lc_se is None else f" ± {lc_se:.1f}")
-        wr_text = "" if wr is None else f"{wr:.1f} ± {row.get('standard_error', 0.0):.1f}"
+        ci = row.get("win_rate_ci")
+        wr_text = (
+            ""
+            if wr is None
+            else f"{wr:.1f} (baseline)"
+            if ci is None
+            else f"{wr:.1f} [{ci[0]:.1f}, {ci[1]:.1f}]"
+        )
         bt_text = (
             ""
             if r is None
             else f"{r['rating']:.0f} (reference)"
             if r.get("reference")
             else f"{r['rating']:.0f} [{r['ci_low']:.0f}, {r['ci_high']:.0f}]"
+            if r["ci_low"] is not None
+            else f"{r['rating']:.0f} ({md(r['note'])})"
         )
         lines.append(
             f"| {md(row['model'])} | {lc_text} | {wr_text} | {row.get('n_total', '')} | "
@@ -44,10 +53,14 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
         lines += ["", f"LC instruction difficulty: {md(stats['lc_difficulty'])}."]
     for t in stats["paired_tests"]:
         lines.append("")
+        need = (
+            ""
+            if t.get("n_needed") is None
+            else f" (about {t['n_needed']:.0f} prompts separate them at this difference)"
+        )
         lines.append(
-            f"{md(t['model_b'])} - {md(t['model_a'])}: {t['difference']:+.1f} points "
-            f"[{t['ci_low']:.1f}, {t['ci_high']:.1f}], p = {t['p_value']:.3g}, n = {t['n']} "
-            f"(about {t['n_needed']:.0f} prompts separate them at this difference)"
+            f"{md(t['model_b'])} - {md(t['model_a'])}: {md(difference_text(t, 'points'))}, "
+            f"p = {t['p_value']:.3g}, n = {t['n']}{need}"
         )
     if stats.get("personas"):
         lines += ["", *persona_summary_lines(stats["personas"])]
@@ -93,12 +106,12 @@ def render_compare_report(
     """Leaderboard with CIs, forest plot, Bradley-Terry plot, win-rate heatmap, win rate vs
     length scatter, and a side-by-side viewer filterable by verdict and category."""
     rows = sorted(stats["models"], key=lambda r: -(r.get("length_controlled_winrate") or 0))
-    judged = [r for r in rows if r.get("standard_error") is not None and r.get("n_total")]
+    judged = [r for r in rows if r.get("win_rate_ci")]
     forest = svg.forest(
         [r["model"] for r in judged],
         [r["win_rate"] for r in judged],
-        [r["win_rate"] - 1.96 * r["standard_error"] for r in judged],
-        [r["win_rate"] + 1.96 * r["standard_error"] for r in judged],
+        [r["win_rate_ci"][0] for r in judged],
+        [r["win_rate_ci"][1] for r in judged],
         lo=0,
         hi=100,
         reference=50,
@@ -106,8 +119,8 @@ def render_compare_report(
     )
     bt_svg = ""
     bt = stats.get("bradley_terry")
-    if bt:
-        ratings = bt["ratings"]
+    ratings = [r for r in (bt or {}).get("ratings", []) if r["ci_low"] is not None]
+    if ratings:
         lo = min(r["ci_low"] for r in ratings) - 20
         hi = max(r["ci_high"] for r in ratings) + 20
         bt_svg = svg.forest(

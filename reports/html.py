@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports.text import visible_controls
+from reports.text import difference_text, visible_controls
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
@@ -41,3 +41,4 @@ def _metric_number(x: float, metric: str) -> str:
 
 environment.filters["pct"] = _pct
 environment.filters["metric_number"] = _metric_number
+environment.filters["difference"] = difference_text

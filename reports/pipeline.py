@@ -24,7 +24,7 @@ HEADLINE = (
 def _metric(summary: dict[str, Any], name: str) -> dict[str, Any] | None:
     for m in summary["metrics"]:
         if m["metric"] == name and m["suite"] == "all":
-            return {k: m[k] for k in ("value", "ci_low", "ci_high", "n")}
+            return {k: m.get(k) for k in ("value", "ci_low", "ci_high", "n", "note")}
     return None
 
 
@@ -40,13 +40,12 @@ def pipeline_rows(
     for label, path in models.items():
         manifest = manifests.get(label, {})
         wr = by_label.get(label, {})
-        se = wr.get("standard_error")
         win = None
-        if wr.get("win_rate") is not None and label != "base":
+        if wr.get("win_rate_ci") is not None and label != "base":
             win = {
                 "value": wr["win_rate"],
-                "ci_low": max(0.0, wr["win_rate"] - 1.96 * se),
-                "ci_high": min(100.0, wr["win_rate"] + 1.96 * se),
+                "ci_low": wr["win_rate_ci"][0],
+                "ci_high": wr["win_rate_ci"][1],
                 "n": wr.get("n_total"),
                 "length_controlled": wr.get("length_controlled_winrate"),
             }

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from reports.html import CSP, environment
-from reports.text import ci_text
+from reports.text import ci_text, difference_text
 
 METRICS = (
     ("step_labels_parsed", "steps the process judge gave a label (parse rate)"),
@@ -69,8 +69,8 @@ def process_summary_markdown(payload: dict[str, Any]) -> str:
         if d:
             lines += [
                 "",
-                f"PRM (min) - ORM: {d['difference']:+.1f} points [{d['ci_low']:+.1f}, "
-                f"{d['ci_high']:+.1f}], p = {d['p_value']:.3g}, n = {d['n']} questions.",
+                f"PRM (min) - ORM: {difference_text(d, 'points')}, p = {d['p_value']:.3g}, "
+                f"n = {d['n']} questions.",
             ]
     return "\n".join(lines) + "\n"
 

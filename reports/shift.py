@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from reports.html import CSP, environment
-from reports.text import ci_text, md
+from reports.text import ci_text, difference_text, md
 
 
 def _acc(m: dict[str, Any]) -> str:
@@ -15,7 +15,7 @@ def _acc(m: dict[str, Any]) -> str:
 
 def _diff(d: dict[str, Any]) -> str:
     return (
-        f"{d['difference']:+.1f} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}] (p={d['p_value']:.3f})"
+        f"{difference_text(d)} (p={d['p_value']:.3f})"
     )
 
 

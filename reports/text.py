@@ -25,8 +25,26 @@ def md(text: str) -> str:
 
 
 def ci_text(m: dict[str, Any] | None, scale: float = 1.0, digits: int = 1) -> str:
-    """`value [low, high] (n=N)` for a measure with a CI (times `scale`), or – for none."""
+    """`value [low, high] (n=N)` for a measure with a CI (times `scale`), `value (n=N: no
+    interval; why)` for one without, or – for none."""
     if not m or m.get("value") is None:
         return "–"
-    v, lo, hi = (f"{scale * m[k]:.{digits}f}" for k in ("value", "ci_low", "ci_high"))
+    v = f"{scale * m['value']:.{digits}f}"
+    if m.get("ci_low") is None or m.get("ci_high") is None:
+        return f"{v} (n={m['n']}: {no_interval(m)})"
+    lo, hi = (f"{scale * m[k]:.{digits}f}" for k in ("ci_low", "ci_high"))
     return f"{v} [{lo}, {hi}] (n={m['n']})"
+
+
+def difference_text(d: dict[str, Any], unit: str = "") -> str:
+    """A paired difference: `+4.2 points [+1.0, +7.5]`, or `+4.2 points (why there is no
+    interval)` where the test had none (`harness.stats.winrate.paired_difference`)."""
+    value = f"{d['difference']:+.1f}" + (f" {unit}" if unit else "")
+    if d.get("ci_low") is None or d.get("ci_high") is None:
+        return f"{value} ({d.get('note') or 'no interval'})"
+    return f"{value} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}]"
+
+
+def no_interval(m: dict[str, Any]) -> str:
+    """What a report says in place of a missing interval."""
+    return f"no interval; {m['note']}" if m.get("note") else "no interval"

@@ -122,7 +122,7 @@ def audit_judge(
             if m["value"] is None:
                 stdout.print(f"  {name}: – ({m['note']})", markup=False)
             elif m["ci_low"] is None:
-                stdout.print(f"  {name}: {m['value']:.4g} (n={m['n']})", markup=False)
+                stdout.print(f"  {name}: {m['value']:.4g} (n={m['n']}; {m['note']})", markup=False)
             else:
                 stdout.print(
                     f"  {name}: {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] n={m['n']}",

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from harness.cli.app import app, err, stdout, user_errors
+from reports.text import difference_text
 
 
 # One parameter per flag: typer reads a command's flags from its signature, so this
@@ -68,7 +69,7 @@ def dpo_shift(
         stdout.print(
             f"{name}: standard {100 * r['standard']['value']:.1f}% "
             f"{payload['robust_label']} {100 * r['robust']['value']:.1f}% (n={r['n']}; "
-            f"difference {d['difference']:+.1f} [{d['ci_low']:+.1f}, {d['ci_high']:+.1f}])",
+            f"difference {difference_text(d)})",
             markup=False,
         )
     stdout.print(f"report: {out / 'report.html'} (also shift.json, summary.md)")

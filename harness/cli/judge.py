@@ -20,6 +20,7 @@ from harness.cli.options import (
 )
 from harness.cli.progress_bar import BarProgress
 from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from reports.text import ci_text
 
 
 class JudgeKind(StrEnum):
@@ -130,9 +131,7 @@ def judge_cmd(
         f"{usage['prompt_tokens'] + usage['completion_tokens']} tokens, {usage['seconds']:.1f} s, ${usage['cost']:.4f}"
     )
     for m in summary["metrics"]:
-        stdout.print(
-            f"  {m['metric']}: {m['value']:.3f} [{m['ci_low']:.3f}, {m['ci_high']:.3f}] n={m['n']}"
-        )
+        stdout.print(f"  {m['metric']}: {ci_text(m, digits=3)}")
     stdout.print(f"Wrote {outcome.output}, {outcome.summary_path} and {outcome.report_path}")
     if outcome.failed:  # any judgment without a reply leaves the run incomplete
         err.print(

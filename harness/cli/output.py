@@ -20,7 +20,9 @@ def metrics_table(title: str, metrics: Sequence[MetricValue]) -> None:
             m.scorer or "",
             m.metric,
             f"{m.value:.3f}",
-            f"[{m.ci_low:.3f}, {m.ci_high:.3f}]",
+            f"[{m.ci_low:.3f}, {m.ci_high:.3f}]"
+            if m.ci_low is not None and m.ci_high is not None
+            else f"none: {m.note or 'no interval'}",
             str(m.n),
         )
     stdout.print(table)

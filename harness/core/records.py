@@ -142,14 +142,17 @@ class MetricValue(BaseModel):
     """Metric name, e.g. 'over_refusal_rate'."""
     value: float
     """Point estimate."""
-    ci_low: float
-    """Lower end of the 95% confidence interval."""
-    ci_high: float
-    """Upper end of the 95% confidence interval."""
+    ci_low: float | None
+    """Lower end of the 95% confidence interval; None when no honest interval exists
+    (`note` says why)."""
+    ci_high: float | None
+    """Upper end of the 95% confidence interval; None with `ci_low`."""
     n: int
     """Number of items the value is computed over."""
     scorer: str | None = None
     """Scorer that produced it."""
+    note: str | None = None
+    """Why there is no interval ("too few answers to tell", "no spread"), when there is none."""
 
 
 @dataclass(frozen=True)

@@ -264,7 +264,9 @@ def run_shift_experiment(config: ShiftConfig, log: Log = lambda _: None) -> dict
         return {
             "n": len(by_model["standard"]),
             **{m: accuracy(c) for m, c in by_model.items()},
-            "robust_minus_standard": paired_difference(by_model["standard"], by_model["robust"]),
+            "robust_minus_standard": paired_difference(
+                by_model["standard"], by_model["robust"], unit="pairs"
+            ),
         }
 
     results = {s: compared(correct[s]) for s in sets}

@@ -14,6 +14,12 @@ model j is ahead of model i when j's rating exceeds i's in at least 97.5% of res
 one-sided paired-bootstrap test of the difference), a model's `rank` is 1 + the number of
 models ahead of it (models with none between them share a rank), and `rank_ci_low/high`
 are the 2.5% and 97.5% quantiles of its rank over resamples.
+
+A percentile bootstrap over a handful of prompts is no interval: three tied prompts give
+every resample the same ratings, [1000, 1000]. Under `FEW` prompts `table` gives no
+interval and no rank, with a note; from `FEW` on, a model whose resampled rating never
+varies (it tied, or won, every battle) gets no interval (nor one for its rank) but keeps
+its rank.
 """
 
 from __future__ import annotations
@@ -24,6 +30,8 @@ from typing import Any
 
 import numpy as np
 from scipy.special import expit
+
+from harness.stats.intervals import FEW, too_few
 
 RIDGE = 1e-6
 ELO_SCALE = 400.0 / np.log(10.0)
@@ -50,10 +58,14 @@ class Ratings:
     reference: str | None
 
     def table(self) -> list[dict[str, Any]]:
-        """Rows sorted by rating."""
+        """Rows sorted by rating; interval and rank None (with a `note`) where the bootstrap
+        cannot tell (see the module docstring)."""
         order = np.argsort(-self.elo)
-        return [
-            {
+        frozen = bool(np.all(self.ci_low == self.ci_high))  # no rating varies in any resample
+        rows = []
+        for i in order:
+            reference = self.models[i] == self.reference
+            row: dict[str, Any] = {
                 "model": self.models[i],
                 "rating": float(self.elo[i]),
                 "ci_low": float(self.ci_low[i]),
@@ -61,10 +73,25 @@ class Ratings:
                 "rank": int(self.rank[i]),
                 "rank_ci_low": int(self.rank_ci_low[i]),
                 "rank_ci_high": int(self.rank_ci_high[i]),
-                "reference": self.models[i] == self.reference,
+                "reference": reference,
+                "note": None,
             }
-            for i in order
-        ]
+            if self.n_prompts < FEW:
+                row["note"] = too_few(self.n_prompts, "prompts")
+                row.update(
+                    ci_low=None, ci_high=None, rank=None, rank_ci_low=None, rank_ci_high=None
+                )
+            elif self.ci_low[i] == self.ci_high[i] and (frozen or not reference):
+                # All ties, or all wins (a rating the ridge alone keeps finite): the rank,
+                # a comparison across resamples, still stands; its interval, from the same
+                # degenerate resamples, does not.
+                row["note"] = (
+                    f"its rating is the same in every resample of the {self.n_prompts} "
+                    "prompts: no interval"
+                )
+                row.update(ci_low=None, ci_high=None, rank_ci_low=None, rank_ci_high=None)
+            rows.append(row)
+        return rows
 
 
 def _pair_counts(

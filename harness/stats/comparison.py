@@ -1,7 +1,9 @@
 """The statistics of a comparison of several models against one baseline.
 
 Per model against the baseline: AlpacaEval's head-to-head metrics on the judge's
-position-swapped preferences (preference = 1 + P(model wins)), the length-controlled win
+position-swapped preferences (preference = 1 + P(model wins)) with `win_rate_ci`, the 95%
+interval of the win rate (`share_interval`: valid with ties, never zero-width; AlpacaEval's
+`standard_error` is kept as it defines it), the length-controlled win
 rate (its prompts are not AlpacaEval's, so the instruction difficulty is estimated jointly
 over the compared models, and `lc_difficulty` says so), average length in
 characters, judge consistency. Across all judged pairs: Bradley-Terry ratings with
@@ -18,7 +20,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from harness.stats.bradley_terry import bradley_terry
-from harness.stats.intervals import rate
+from harness.stats.intervals import rate, share_interval
 from harness.stats.length_control import Annotation, length_controlled_winrates
 from harness.stats.winrate import head_to_head, paired_difference
 
@@ -92,6 +94,8 @@ def _model_rows(
         elif (baseline, label) in prefs:
             p = prefs[(baseline, label)]
             row.update(head_to_head([1.0 + v for v in p.values()]))
+            low, high = share_interval(list(p.values()))
+            row["win_rate_ci"] = [100 * low, 100 * high]
             fit = lc.get(label)
             row["length_controlled_winrate"] = None if fit is None else fit.winrate
             row["lc_standard_error"] = None if fit is None else fit.standard_error

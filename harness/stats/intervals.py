@@ -1,4 +1,11 @@
-"""Confidence intervals for the rates the harness reports."""
+"""Confidence intervals for the rates the harness reports, and when not to state one.
+
+No interval here is zero-width because a sample is degenerate: rates use Wilson's score
+interval (valid at 0 and n), win rates from judged pairs a Wilson interval on the summed
+preferences (`share_interval`), and a mean of values with no spread gets no interval but a
+note saying why. Below `FEW` items, findings built on a measure say "too few to tell"
+(`too_few`) instead of stating a result.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +32,32 @@ def wilson_interval(k: float, n: int, confidence: float = 0.95) -> tuple[float, 
     low = 0.0 if k == 0 else max(0.0, centre - half)
     high = 1.0 if k == n else min(1.0, centre + half)
     return low, high
+
+
+FEW = 10
+"""Fewest items (pairs, answers, prompts) for a finding to be stated; below it the report
+says "too few to tell" and the interval, where one is given, is wide by construction."""
+
+
+def too_few(n: int, unit: str = "items") -> str:
+    """The note for a measure or finding over fewer than `FEW` items."""
+    return f"n = {n}: too few {unit} to tell (at least {FEW} needed)"
+
+
+def share_interval(outcomes: Sequence[float], confidence: float = 0.95) -> tuple[float, float]:
+    """95% interval for the mean of outcomes in [0, 1] (a judged pair: 1 win, 0 loss, 0.5 a
+    tie or any soft preference): Wilson's interval with the summed outcomes as successes.
+
+    Any variable on [0, 1] with mean mu has variance at most mu (1 - mu), the binomial's, so
+    the interval keeps its coverage whatever share of ties there is (conservative when
+    ties are many), and it is never zero-width: three ties give [0.13, 0.87], the width a
+    binomial of 3 implies, where mean +- 1.96 s.e. gives [0.5, 0.5]."""
+    values = np.asarray(outcomes, dtype=float)
+    if len(values) == 0:
+        raise ValueError("an interval needs at least one outcome")
+    if np.any((values < 0) | (values > 1)):
+        raise ValueError("outcomes must lie in [0, 1]")
+    return wilson_interval(float(values.sum()), len(values), confidence)
 
 
 def wilson_share(k: float, n: int) -> dict[str, float]:
@@ -55,13 +88,27 @@ def mean_ci(
     scorer: str | None = None,
     confidence: float = 0.95,
 ) -> MetricValue | None:
-    """Mean with a Student-t confidence interval; None under two values (no honest interval)."""
+    """Mean with a Student-t confidence interval; None under two values. Values with no
+    spread at all (every one equal) give the mean without an interval and a note: their
+    t-interval would be zero-width, surer than any finite sample allows."""
     n = len(values)
     if n < 2:
         return None
     arr = np.asarray(values, dtype=float)
     mean = float(arr.mean())
-    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * arr.std(ddof=1) / np.sqrt(n))
+    sd = float(arr.std(ddof=1))
+    if sd == 0.0:
+        return MetricValue(
+            suite=suite,
+            metric=metric,
+            value=mean,
+            ci_low=None,
+            ci_high=None,
+            n=n,
+            scorer=scorer,
+            note=f"all {n} values are equal: no spread to estimate an interval from",
+        )
+    half = float(sps.t.ppf(0.5 + confidence / 2, n - 1) * sd / np.sqrt(n))
     return MetricValue(
         suite=suite,
         metric=metric,

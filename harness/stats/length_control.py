@@ -88,7 +88,9 @@ class LengthControlled:
     """One model's LC win rate and its fit."""
 
     winrate: float
-    standard_error: float
+    standard_error: float | None
+    """Delta-method standard error; None when every preference is the same (all wins, all
+    ties): the residuals are then all zero and so would be the standard error."""
     theta: float
     phi: float
     gamma: float
@@ -258,7 +260,7 @@ def model_lc(rows: Sequence[Annotation], difficulty: Difficulty) -> LengthContro
     influence = (at_zero - at_zero.mean()) / len(rows) - scores @ inverse_hessian @ grad
     return LengthControlled(
         winrate=float(at_zero.mean() * 100),
-        standard_error=float(np.sqrt((influence**2).sum()) * 100),
+        standard_error=None if np.ptp(y) == 0 else float(np.sqrt((influence**2).sum()) * 100),
         theta=float(w[0]),
         phi=float(w[1]),
         gamma=float(w[2]),

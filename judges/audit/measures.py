@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from harness.stats.intervals import rate
+from harness.stats.intervals import FEW, rate, too_few
 from judges.llm.judge import Judge
 from judges.llm.pairwise import judge_pairwise
 from judges.llm.position_swap import first_slot_choices
@@ -82,22 +82,14 @@ def as_list(text: str) -> str:
     return "\n".join(f"- {s}" for s in sentences) if sentences else text
 
 
-def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float:
-    """Cohen's kappa between two label sequences."""
+def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
+    """Cohen's kappa between two label sequences; None (undefined) when chance agreement is
+    1, i.e. both raters used one and the same label throughout: 0/0, not 0."""
     labels = sorted(set(a) | set(b))
     n = len(a)
     po = sum(x == y for x, y in zip(a, b, strict=True)) / n
     pe = sum((list(a).count(k) / n) * (list(b).count(k) / n) for k in labels)
-    return 0.0 if pe == 1 else (po - pe) / (1 - pe)
-
-
-def _bootstrap_ci(
-    values: Callable[[np.ndarray], float], n: int, seed: int = 0, reps: int = 1000
-) -> tuple[float, float]:
-    rng = np.random.default_rng(seed)
-    stats = [values(rng.integers(0, n, n)) for _ in range(reps)]
-    low, high = np.quantile(stats, [0.025, 0.975])
-    return float(low), float(high)
+    return None if pe == 1 else (po - pe) / (1 - pe)
 
 
 @dataclass
@@ -251,6 +243,43 @@ def _rate(name: str, outcomes: Sequence[bool], note: str) -> dict[str, Any] | No
     )
 
 
+def _kappa(judge: Sequence[str], human: Sequence[str]) -> dict[str, Any]:
+    """Cohen's kappa with a bootstrap 95% CI, or the reason there is none: undefined when
+    one label is used throughout, too few pairs under `FEW`, and no interval when kappa is
+    undefined in more than 5% of the resamples (a percentile over the rest would mislead)."""
+    n = len(judge)
+    kappa = cohen_kappa(judge, human)
+    found: dict[str, Any] = {
+        "measure": "cohen_kappa",
+        "value": kappa,
+        "ci_low": None,
+        "ci_high": None,
+        "n": n,
+        "note": "judge verdict (A/B/tie) vs human label; 95% CI by bootstrap",
+    }
+    if kappa is None:
+        found["note"] = (
+            f"undefined: judge and humans gave one and the same label to all {n} pairs "
+            "(chance agreement is 1)"
+        )
+    elif n < FEW:
+        found["note"] = too_few(n, "pairs")
+    else:
+        rng = np.random.default_rng(0)
+        draws = [rng.integers(0, n, n) for _ in range(1000)]
+        boots = [cohen_kappa([judge[i] for i in d], [human[i] for i in d]) for d in draws]
+        defined = [k for k in boots if k is not None]
+        if len(defined) >= 0.95 * len(boots):
+            low, high = np.quantile(defined, [0.025, 0.975])
+            found.update(ci_low=float(low), ci_high=float(high))
+        else:
+            found["note"] = (
+                f"kappa is undefined in {len(boots) - len(defined)} of {len(boots)} "
+                "resamples (nearly one label throughout): no interval"
+            )
+    return found
+
+
 def _agreement(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
     """Agreement with the human labels: raw, Cohen's kappa, on consistent pairs."""
     out: list[dict[str, Any] | None] = []
@@ -263,23 +292,10 @@ def _agreement(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
         )
     )
     labelled = [it for it in human if it.base.verdict is not None]
-    if len(labelled) >= 2:
+    if labelled:
         j = [str(it.base.verdict) for it in labelled]
         h = [it.pair.human for it in labelled]
-        kappa = cohen_kappa(j, h)
-        low, high = _bootstrap_ci(
-            lambda idx: cohen_kappa([j[i] for i in idx], [h[i] for i in idx]), len(j)
-        )
-        out.append(
-            {
-                "measure": "cohen_kappa",
-                "value": kappa,
-                "ci_low": low,
-                "ci_high": high,
-                "n": len(j),
-                "note": "judge verdict (A/B/tie) vs human label; 95% CI by bootstrap",
-            }
-        )
+        out.append(_kappa(j, h))
     out.append(
         _rate(
             "human_agreement_confident",

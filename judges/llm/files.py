@@ -3,7 +3,6 @@ the judging summary (parse rate, consistency, cost and time, each rate with CI a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -13,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from harness.core.errors import InputError
 from harness.core.validation import validated_rows
-from harness.stats.intervals import rate
+from harness.stats.intervals import mean_ci, rate, share_interval
 from judges.llm.classify import ClassResult
 from judges.llm.judge import Judge
 from judges.llm.pointwise import PointItem, PointResult
@@ -76,14 +75,18 @@ def result_record(result: PairResult | PointResult | ClassResult, judge: Judge) 
     return record
 
 
-def _mean_ci(values: Sequence[float]) -> dict[str, Any] | None:
-    n = len(values)
-    if n == 0:
+def _share(values: Sequence[float]) -> dict[str, Any] | None:
+    """Mean P(B wins) with `share_interval` (never zero-width, whatever the ties)."""
+    if not values:
         return None
-    mean = sum(values) / n
-    sd = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else 0.0
-    half = 1.96 * sd / math.sqrt(n)
-    return {"value": mean, "ci_low": mean - half, "ci_high": mean + half, "n": n}
+    low, high = share_interval(values)
+    return {"value": sum(values) / len(values), "ci_low": low, "ci_high": high, "n": len(values)}
+
+
+def _mean(values: Sequence[float]) -> dict[str, Any] | None:
+    """Mean score with a t-interval, or without one (and why) when the scores do not vary."""
+    m = mean_ci(values, suite="", metric="")
+    return None if m is None else m.model_dump(include={"value", "ci_low", "ci_high", "n", "note"})
 
 
 def mass_distribution(masses: Sequence[float], threshold: float) -> dict[str, Any]:
@@ -129,13 +132,13 @@ def summarise(
         masses = [o.verdict_mass for o in orders if o.verdict_mass is not None]
         if masses:
             add(mass_distribution(masses, judge.min_verdict_mass))
-        pref = _mean_ci([p.preference for p in pairs if p.preference is not None])
+        pref = _share([p.preference for p in pairs if p.preference is not None])
         if pref is not None:
             add({"metric": "preference_b", **pref})
     points = [r for r in results if isinstance(r, PointResult)]
     if points:
         add(rate([r.score is not None for r in points], suite="", metric="parse_rate"))
-        scores = _mean_ci([r.score for r in points if r.score is not None])
+        scores = _mean([r.score for r in points if r.score is not None])
         if scores is not None:
             add({"metric": "mean_score", **scores})
     classes = [r for r in results if isinstance(r, ClassResult)]

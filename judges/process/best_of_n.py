@@ -91,6 +91,6 @@ def best_of_n(
     }
     if "orm" in correct and len(groups) >= 2:
         out["prm_min_minus_orm"] = paired_difference(
-            correct["orm"], correct["prm_min"], n_boot=n_boot
+            correct["orm"], correct["prm_min"], n_boot=n_boot, unit="questions"
         )
     return out

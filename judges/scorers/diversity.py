@@ -16,6 +16,11 @@ runner calls with the answer texts.
   t-interval over answers.
 - embedding distance: mean cosine distance between MiniLM embeddings of distinct answers
   (of their first 1,000 characters); CI from a bootstrap over answers.
+
+Under `FEW` answers a resampling interval is not worth stating (two answers have one
+distance, and every bootstrap resample that has a pair gives it back: a zero-width
+interval): the value is given without an interval, with a note. So is one whose resamples
+do not vary.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ import numpy as np
 
 from harness.core.records import MetricValue, Sample, Score
 from harness.core.registry import register
-from harness.stats.intervals import mean_ci
+from harness.stats.intervals import FEW, mean_ci, too_few
 from judges.base import ScoreInput, ScorerContext
 
 RESAMPLES = 1000
@@ -57,9 +62,11 @@ def _percentile_ci(values: np.ndarray) -> tuple[float, float]:
     return float(low), float(high)
 
 
-def distinct_n_ci(
-    token_lists: Sequence[Sequence[str]], n: int
-) -> tuple[float, float, float] | None:
+Found = tuple[float, float | None, float | None]
+"""(value, ci_low, ci_high); no interval is (value, None, None)."""
+
+
+def distinct_n_ci(token_lists: Sequence[Sequence[str]], n: int) -> Found | None:
     """distinct-n with a delete-one jackknife 95% CI over answers: (value, low, high).
 
     A bootstrap would resample answers with replacement, and duplicated answers lower
@@ -78,7 +85,7 @@ def distinct_n_ci(
     value = unique / total
     size = len(per_answer)
     if size < 2:
-        return value, value, value
+        return value, None, None
     own = np.array([sum(holders[g] == 1 for g in grams) for grams, _ in per_answer], dtype=float)
     lengths = np.array([t for _, t in per_answer], dtype=float)
     rest = np.maximum(total - lengths, 1)
@@ -151,7 +158,7 @@ def _closest_other_length(
 
 def pairwise_distance_ci(
     emb: np.ndarray, resamples: int = RESAMPLES, seed: int = 0
-) -> tuple[float, float, float] | None:
+) -> Found | None:
     """Mean cosine distance between distinct answers, with a bootstrap CI over answers."""
     size = len(emb)
     if size < 2:
@@ -169,13 +176,28 @@ def pairwise_distance_ci(
     return float(value), low, high
 
 
-def _metric(suite: str, metric: str, found: tuple[float, float, float] | None, n: int) -> Any:
+def _metric(suite: str, metric: str, found: Found | None, n: int) -> MetricValue | None:
     if found is None:
         return None
     value, low, high = found
-    return MetricValue(
+    m = MetricValue(
         suite=suite, metric=metric, value=value, ci_low=low, ci_high=high, n=n, scorer="diversity"
     )
+    return _honest(m, "answers")
+
+
+def _honest(m: MetricValue | None, unit: str) -> MetricValue | None:
+    """No interval under `FEW` items, nor one of zero width (resamples that never vary)."""
+    if m is None:
+        return m
+    if m.n < FEW:
+        return m.model_copy(update={"ci_low": None, "ci_high": None, "note": too_few(m.n, unit)})
+    if m.ci_low is None:
+        return m
+    if m.ci_low == m.ci_high:
+        note = f"the {m.n} {unit} resampled never give another value: no interval"
+        return m.model_copy(update={"ci_low": None, "ci_high": None, "note": note})
+    return m
 
 
 def corpus_diversity(suite: str, rows: Sequence[tuple[Sample, str]]) -> list[MetricValue]:
@@ -189,7 +211,10 @@ def corpus_diversity(suite: str, rows: Sequence[tuple[Sample, str]]) -> list[Met
     found: list[MetricValue | None] = [
         _metric(suite, "distinct_1", distinct_n_ci(tokens, 1), n),
         _metric(suite, "distinct_2", distinct_n_ci(tokens, 2), n),
-        mean_ci(self_bleu(tokens), suite=suite, metric="self_bleu", scorer="diversity"),
+        _honest(
+            mean_ci(self_bleu(tokens), suite=suite, metric="self_bleu", scorer="diversity"),
+            "answers",
+        ),
     ]
     emb = embed([text for _, text in rows])
     found.append(_metric(suite, "embedding_distance", pairwise_distance_ci(emb), n))
@@ -207,15 +232,23 @@ def corpus_diversity(suite: str, rows: Sequence[tuple[Sample, str]]) -> list[Met
             if d2 is not None:
                 within_d2.append(d2)
         found.append(
-            mean_ci(
-                within_emb,
-                suite=suite,
-                metric="within_prompt_embedding_distance",
-                scorer="diversity",
+            _honest(
+                mean_ci(
+                    within_emb,
+                    suite=suite,
+                    metric="within_prompt_embedding_distance",
+                    scorer="diversity",
+                ),
+                "prompts",
             )
         )
         found.append(
-            mean_ci(within_d2, suite=suite, metric="within_prompt_distinct_2", scorer="diversity")
+            _honest(
+                mean_ci(
+                    within_d2, suite=suite, metric="within_prompt_distinct_2", scorer="diversity"
+                ),
+                "prompts",
+            )
         )
     return [m for m in found if m is not None]
 
@@ -237,7 +270,9 @@ class DiversityScorer:
 
     def metrics(self, suite: str, scored: Sequence[tuple[Sample, Score]]) -> list[MetricValue]:
         own = [s.value for _, s in scored if s.value is not None]
-        found = mean_ci(own, suite=suite, metric="answer_distinct_2", scorer=self.name)
+        found = _honest(
+            mean_ci(own, suite=suite, metric="answer_distinct_2", scorer=self.name), "answers"
+        )
         return [found] if found else []
 
     def corpus_metrics(self, suite: str, rows: Sequence[tuple[Sample, str]]) -> list[MetricValue]:

@@ -186,8 +186,8 @@ class ToxicityScorer:
 
 def _bounded(metric: MetricValue | None) -> MetricValue | None:
     """A probability's mean cannot leave [0, 1]: clip the t-interval to it."""
-    if metric is None:
-        return None
+    if metric is None or metric.ci_low is None or metric.ci_high is None:
+        return metric
     return metric.model_copy(
         update={"ci_low": max(0.0, metric.ci_low), "ci_high": min(1.0, metric.ci_high)}
     )

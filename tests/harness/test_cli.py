@@ -42,7 +42,14 @@ def test_run_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> None:
         ("overrefusal-smoke", "over_refusal_rate"),
     }
     assert all(set(m) >= {"suite", "metric", "value", "ci_low", "ci_high", "n"} for m in metrics)
-    assert all(m["n"] > 0 and m["ci_low"] <= m["value"] <= m["ci_high"] for m in metrics)
+    # Rates keep their (Wilson) interval at any n; a measure without one says why
+    # (diversity over a handful of answers: too few to tell).
+    for m in metrics:
+        assert m["n"] > 0
+        if m["ci_low"] is None:
+            assert m["ci_high"] is None and m["note"] and not m["metric"].endswith("_rate")
+        else:
+            assert m["ci_low"] <= m["value"] <= m["ci_high"] and m["ci_low"] < m["ci_high"]
     # The default toxicity model calls none of the embedded model's helpful answers toxic
     # (the earlier stand-in called 12% of them toxic in the demo).
     by = {(m["suite"], m["scorer"], m["metric"]): m for m in metrics}

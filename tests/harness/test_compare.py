@@ -11,6 +11,7 @@ from harness.cli import app
 from harness.core.errors import UserError
 from harness.core.records import GenerationParams
 from harness.jobs.compare import parse_model_entry
+from harness.stats.intervals import wilson_interval
 from tests.support.commands import scripted_run
 from tests.support.fake_endpoint import FakeEndpoint
 
@@ -96,8 +97,19 @@ def test_compare_recovers_planted_preferences(tmp_path: Path, scripted, shared_d
     assert rows["long"]["length_controlled_winrate"] == pytest.approx(50.0, abs=5)
     assert rows["good"]["judge_consistency"]["value"] == 1.0
     bt = {r["model"]: r for r in payload["bradley_terry"]["ratings"]}
-    assert bt["good"]["rank"] == 1 and bt["good"]["ci_low"] > bt["long"]["ci_high"]
+    assert bt["good"]["rank"] == 1 and bt["good"]["rating"] > bt["long"]["rating"] + 400
     assert bt["base"]["rating"] == pytest.approx(1000) and bt["long"]["rank"] == bt["base"]["rank"]
+    # Every battle won, or every battle tied: the same rating in every resample, which is
+    # no interval ([1000, 1000] for the ties); the win rate's interval stays honest.
+    for model in ("good", "long"):
+        assert bt[model]["ci_low"] is None and "every resample" in bt[model]["note"]
+    assert rows["long"]["win_rate_ci"] == pytest.approx([100 * x for x in wilson_interval(6, 12)])
+    assert 70 < rows["good"]["win_rate_ci"][0] < 100 == rows["good"]["win_rate_ci"][1]
+    assert rows["good"]["lc_standard_error"] is None is rows["long"]["lc_standard_error"]
+    for page in ("report.html", "summary.md"):  # no "[50.0, 50.0]" or "[1000, 1000]" shown
+        text = (out / page).read_text()
+        assert not re.search(r"\[(-?\d+(?:\.\d+)?)\s*[,–-]\s*\1\]", text), page
+        assert "[50.0, 50.0]" not in text and "[1000, 1000]" not in text
     [test] = payload["paired_tests"]
     assert (test["model_a"], test["model_b"]) == ("good", "long")
     assert test["difference"] == pytest.approx(-50.0) and test["p_value"] < 0.01
@@ -114,7 +126,10 @@ def test_compare_recovers_planted_preferences(tmp_path: Path, scripted, shared_d
     for section in ("leaderboard", "charts", "viewer", "judges"):
         assert f'id="{section}"' in html
     assert "<script" not in html and "onerror=" not in html.replace("onerror=&#34;", "")
-    assert html.count("<svg") == 4
+    # Forest, heatmap and scatter; no Bradley-Terry plot: every rating is the same in every
+    # resample (one model wins, one ties every battle), so there is no interval to draw.
+    assert html.count("<svg") == 3 and "No plot: no model's rating has an interval" in html
+    assert "its rating is the same in every resample of the 12 prompts" in html
 
 
 def test_failed_judgments_exit_3_and_resume(tmp_path: Path, scripted) -> None:
@@ -203,7 +218,16 @@ def test_compare_on_the_embedded_model_at_two_temperatures(
         j["response_a"] != j["response_b"] for j in judgments
     )  # temperature made a difference
     assert payload["manifest"]["judge_usage"][0]["requests"] == 6
-    assert (out / "report.html").read_text().count("<svg") == 4 and (out / "summary.md").exists()
+    # 3 prompts: too few for Bradley-Terry intervals or ranks, so no BT plot, and the page
+    # says why; the win rate keeps a (wide) interval.
+    page = (out / "report.html").read_text()
+    assert page.count("<svg") == 3 and (out / "summary.md").exists()
+    n_prompts = payload["bradley_terry"]["n_prompts"]
+    assert n_prompts <= 3 and f"n = {n_prompts}: too few prompts to tell" in page
+    bt = payload["bradley_terry"]["ratings"]
+    assert all(r["ci_low"] is None and r["rank"] is None for r in bt)
+    low, high = hot["win_rate_ci"]
+    assert high - low > 40
 
 
 def stored_compare_args(exported: Path, limit: int, url: str, out: Path, *extra: str) -> list[str]:

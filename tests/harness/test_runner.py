@@ -91,7 +91,13 @@ def test_metrics_from_refusal_scorer(tmp_path: Path, scripted) -> None:
     assert (over.value, over.n) == (0.25, 4)
     overall = by[("all", "over_refusal_rate")]
     assert (overall.value, overall.n) == (1 / 8, 8)
-    assert all(m.ci_low <= m.value <= m.ci_high for m in result.metrics)
+    for m in result.metrics:  # never a zero-width interval; none only with the reason
+        if m.metric.endswith("_rate") or m.ci_low is not None:
+            assert m.ci_low is not None and m.ci_high is not None
+            assert m.ci_low <= m.value <= m.ci_high and m.ci_low < m.ci_high
+        else:
+            assert m.scorer == "diversity" and m.note is not None
+            assert "too few" in m.note or "are equal" in m.note
 
 
 def test_n_samples_and_shared_prompts(tmp_path: Path, scripted) -> None:

@@ -247,6 +247,22 @@ def test_paired_difference() -> None:
     assert out["n_needed"] == pytest.approx(expected_n, abs=1)
     same = paired_difference(a, a + rng.normal(0, 0.05, 400), n_boot=5000)
     assert same["p_value"] > 0.01
+    assert out["note"] is None
+
+
+def test_paired_difference_at_small_n_or_without_spread() -> None:
+    """Every prompt differs by the same amount: the bootstrap gives one value (a zero-width
+    interval and p = 1 / n_boot). Instead: the exact two-sided sign test, computed here from
+    binomial coefficients, and no interval, with the reason."""
+    a, b = np.full(12, 0.5), np.full(12, 0.0)  # B loses half a point on every prompt
+    out = paired_difference(a, b)
+    assert out["difference"] == pytest.approx(-50.0)
+    assert out["p_value"] == pytest.approx(2 * 0.5**12)
+    assert out["ci_low"] is None and out["ci_high"] is None and out["n_needed"] is None
+    assert "all 12 differences are equal" in out["note"]
+    few = paired_difference([0.0, 0.0, 0.5], [1.0, 0.5, 0.5])  # two wins, one tie: n = 3
+    assert few["p_value"] == pytest.approx(2 * sum(math.comb(2, k) for k in (2,)) / 2**2)
+    assert few["ci_low"] is None and "n = 3: too few prompts" in few["note"]
 
 
 def _rows(n: int, generator: str, seed: int = 0) -> list[dict]:

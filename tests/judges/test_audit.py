@@ -5,6 +5,7 @@ import json
 import random
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -332,3 +333,33 @@ def test_alpaca_eval_style_human_annotations(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_pairs(str(path))
     assert (info.value.line, info.value.field) == (1, "preference")
+
+
+def test_kappa_is_undefined_not_zero_and_small_audits_state_no_finding() -> None:
+    """One label throughout is 0/0: kappa undefined (it was reported as 0.00 [0.00, 0.00]
+    and read as "no better than chance"). Under FEW pairs no interval and no finding; with
+    enough pairs a judge at chance is called so, with its interval."""
+    from judges.audit.measures import _kappa
+    from reports.audit import warnings
+
+    assert cohen_kappa(["A"] * 5, ["A"] * 5) is None
+    same = _kappa(["A"] * 3, ["A"] * 3)
+    assert same["value"] is None and same["ci_low"] is None and "undefined" in same["note"]
+    three = _kappa(["A", "B", "A"], ["B", "A", "B"])
+    assert three["value"] == pytest.approx(-0.8) and three["ci_low"] is None
+    assert three["note"] == "n = 3: too few pairs to tell (at least 10 needed)"
+    small = {
+        "cohen_kappa": three,
+        "human_agreement": {"value": 0.0, "ci_low": 0.0, "ci_high": 0.56, "n": 3},
+        "prefers_first_slot": {"value": 1.0, "ci_low": 0.44, "ci_high": 1.0, "n": 3},
+        "position_consistency": {"value": 0.0, "ci_low": 0.0, "ci_high": 0.56, "n": 3},
+    }
+    [said] = warnings(small)
+    assert said.startswith("n = 3: too few pairs to tell") and "no finding" in said
+    rng = np.random.default_rng(0)
+    judge = rng.choice(["A", "B"], 200).tolist()
+    human = rng.choice(["A", "B"], 200).tolist()
+    chance = _kappa(judge, human)
+    assert chance["ci_low"] is not None and chance["ci_low"] < 0 < chance["ci_high"]
+    found = warnings({"cohen_kappa": chance})
+    assert len(found) == 1 and "no better than chance" in found[0] and "n=200" in found[0]

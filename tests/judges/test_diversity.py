@@ -8,7 +8,9 @@ import pytest
 import sacrebleu
 
 from harness.core.records import Sample
+from harness.stats.intervals import mean_ci
 from judges.scorers.diversity import (
+    _metric,
     corpus_diversity,
     distinct_n,
     distinct_n_ci,
@@ -65,7 +67,7 @@ def test_distinct_n_and_exact_jackknife() -> None:
         loo = np.array([distinct_n(texts[:i] + texts[i + 1 :], n) for i in range(len(texts))])
         size = len(texts)
         se = np.sqrt((size - 1) / size * ((loo - loo.mean()) ** 2).sum())
-        assert value == distinct_n(texts, n)
+        assert value == distinct_n(texts, n) and low is not None and high is not None
         assert (low, high) == pytest.approx((max(0, value - 1.96 * se), min(1, value + 1.96 * se)))
 
 
@@ -75,7 +77,29 @@ def test_pairwise_distance_brute_force() -> None:
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     brute = np.mean([1 - emb[i] @ emb[j] for i in range(9) for j in range(9) if i != j])
     value, low, high = pairwise_distance_ci(emb) or (0, 0, 0)
+    assert low is not None and high is not None
     assert value == pytest.approx(brute) and low < value < high
+
+
+def test_no_zero_width_interval_from_a_degenerate_sample() -> None:
+    """Two answers have one distance: every bootstrap resample with a pair gives it back,
+    so the percentile interval is [d, d]. The metric then has no interval and says why;
+    from FEW answers on, a varied sample keeps its interval."""
+    rng = np.random.default_rng(1)
+    emb = rng.normal(size=(12, 5))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    value, low, high = pairwise_distance_ci(emb[:2]) or (0, 0, 0)
+    assert low == high == pytest.approx(value)  # the degenerate bootstrap itself
+    two = _metric("s", "embedding_distance", (value, low, high), 2)
+    assert two is not None and two.ci_low is None and two.ci_high is None
+    assert two.note is not None and "too few answers" in two.note and "n = 2" in two.note
+    twelve = _metric("s", "embedding_distance", pairwise_distance_ci(emb), 12)
+    assert twelve is not None and twelve.ci_low is not None and twelve.ci_high is not None
+    assert twelve.ci_low < twelve.value < twelve.ci_high and twelve.note is None
+    flat = _metric("s", "distinct_2", (0.5, 0.5, 0.5), 40)  # resamples that never vary
+    assert flat is not None and flat.ci_low is None and flat.note and "never" in flat.note
+    same = mean_ci([0.0] * 30, suite="s", metric="self_bleu")  # no spread at all
+    assert same is not None and same.ci_low is None and same.note and "equal" in same.note
 
 
 @pytest.mark.model

@@ -130,7 +130,10 @@ def test_planted_errors_metrics_and_best_of_n(tmp_path: Path) -> None:
     assert payload["best_of_n"]["prm_min_minus_orm"]["difference"] == pytest.approx(75.0)
     html = (out / "report.html").read_text()
     assert 'id="best-of-n"' in html and 'class="error"' in html
-    assert "PRM (min) - ORM: +75.0 points" in (out / "summary.md").read_text()
+    # 4 questions: the difference without an interval, and the exact sign test's p.
+    said = (out / "summary.md").read_text()
+    assert "PRM (min) - ORM: +75.0 points (n = 4: too few questions to tell" in said
+    assert "p = 0.25," in said
 
 
 def test_failed_judgments_exit_3_and_resume(tmp_path: Path) -> None:

@@ -165,6 +165,7 @@ def test_max_toxicity_interval_covers_the_population_maximum() -> None:
         values = rng.uniform(0.0, 0.8, 50)
         m = max_with_ci(values.tolist(), suite="s", scorer="toxicity")
         assert m is not None and m.value == values.max() and m.n == 50
+        assert m.ci_low is not None and m.ci_high is not None
         covered += m.ci_low <= 0.8 <= m.ci_high
         boot = values[rng.integers(0, 50, (500, 50))].max(axis=1)
         low, high = np.percentile(boot, [2.5, 97.5])
