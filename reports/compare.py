@@ -9,8 +9,22 @@ from typing import Any
 from markupsafe import Markup
 
 from reports import svg
+from reports.banners import judge_banners
 from reports.html import CSP, environment
 from reports.text import ci_text, difference_text, md
+
+
+def compare_banners(stats: dict[str, Any]) -> list[str]:
+    """A judge whose two orders disagree on most pairs turns its verdicts into ties: the
+    win rate then looks like a precise 50%. Said per model, above the leaderboard."""
+    out = []
+    for row in stats["models"]:
+        if row.get("judge_consistency"):
+            out += judge_banners(
+                {"consistency_rate": row["judge_consistency"]},
+                context=f"on {row['model']} vs {stats['baseline']}",
+            )
+    return out
 
 
 def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
@@ -18,8 +32,11 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
     lines = [
         f"### Win rates vs {md(stats['baseline'])} (judge: {md(manifest['judge']['spec'])}, position-swapped)",
         "",
-        "| model | LC win rate ± s.e. | win rate [95% CI] | n | avg length | BT rating [95% CI] |",
-        "| --- | ---: | ---: | ---: | ---: | --- |",
+        *(f"> **Warning:** {md(b)}" for b in compare_banners(stats)),
+        "",
+        "| model | LC win rate ± s.e. | win rate [95% CI] | n | avg length | judge consistency "
+        "[95% CI] | BT rating [95% CI] |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     bt = {r["model"]: r for r in (stats["bradley_terry"] or {}).get("ratings", [])}
     for row in sorted(stats["models"], key=lambda r: -(r.get("length_controlled_winrate") or 0)):
@@ -45,9 +62,10 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
             if r["ci_low"] is not None
             else f"{r['rating']:.0f} ({md(r['note'])})"
         )
+        consistency = ci_text(row.get("judge_consistency"), 100, 0)
         lines.append(
             f"| {md(row['model'])} | {lc_text} | {wr_text} | {row.get('n_total', '')} | "
-            f"{row['avg_length']} | {bt_text} |"
+            f"{row['avg_length']} | {consistency} | {bt_text} |"
         )
     if stats.get("lc_difficulty"):
         lines += ["", f"LC instruction difficulty: {md(stats['lc_difficulty'])}."]
@@ -146,6 +164,7 @@ def render_compare_report(
         csp=CSP,
         stats=stats,
         rows=rows,
+        banners=compare_banners(stats),
         manifest=manifest,
         judgments=judgments,
         categories=categories,

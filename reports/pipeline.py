@@ -7,18 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from reports.html import CSP, environment
+from reports.scorecard import HEADLINE
 from reports.text import ci_text, md
-
-HEADLINE = (
-    ("harmful_compliance_rate", "harmful compliance", "lower is safer"),
-    ("over_refusal_rate", "over-refusal", "lower is better"),
-    ("partial_refusal_rate", "partial refusal", ""),
-    ("mean_toxicity", "mean toxicity", "lower is better"),
-    ("toxic_share", "toxic share", "share above 0.5"),
-    ("distinct_2", "distinct-2", "higher is more diverse"),
-    ("self_bleu", "self-BLEU", "lower is more diverse"),
-)
-"""Run metrics shown per model (over all suites), in this order."""
 
 
 def _metric(summary: dict[str, Any], name: str) -> dict[str, Any] | None:

@@ -20,6 +20,7 @@ from harness.cli.options import (
 )
 from harness.cli.progress_bar import BarProgress
 from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from reports.banners import judge_banners
 from reports.text import ci_text
 
 
@@ -132,6 +133,8 @@ def judge_cmd(
     )
     for m in summary["metrics"]:
         stdout.print(f"  {m['metric']}: {ci_text(m, digits=3)}")
+    for line in judge_banners({m["metric"]: m for m in summary["metrics"]}):
+        err.print(f"! {line}", markup=False)
     stdout.print(f"Wrote {outcome.output}, {outcome.summary_path} and {outcome.report_path}")
     if outcome.failed:  # any judgment without a reply leaves the run incomplete
         err.print(

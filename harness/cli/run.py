@@ -31,6 +31,7 @@ from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
 from harness.engines.openai_client import REQUEST_RETRIES, REQUEST_TIMEOUT
 from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
+from reports.banners import run_banners
 
 
 # One parameter per flag: typer reads a command's flags from its signature, so this
@@ -152,6 +153,13 @@ def run(
         f"{len(result.items)} items ({result.generated} generated, {result.cached} from the store, "
         f"{result.failed} failed). Report: {result.out / 'report.html'}"
     )
+    summary = {
+        "metrics": [m.model_dump() for m in result.metrics],
+        "counts": {"failed": result.failed},
+        "manifest": result.manifest,
+    }
+    for line in run_banners(summary):  # the report's banners, also where the run was started
+        err.print(f"! {line}", markup=False)
     if result.failed:
         for it in result.items:
             if it.completion.error:

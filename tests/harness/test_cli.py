@@ -30,6 +30,9 @@ def test_run_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> None:
     ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
+    # The report's banners on the terminal too: which model scored toxicity, a small sample.
+    assert "! Toxicity scores come from toxicity-minilm" in result.output
+    assert "! Small sample: harmful compliance (n = " in result.output
     items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert len(items) == 18
     assert all(r["completion"].strip() and r["completion_tokens"] > 0 for r in items)

@@ -9,6 +9,7 @@ import shutil
 import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,7 +113,7 @@ def check_inert(dom: str, expected_title: str) -> Tags:
 
 
 def test_run_report_in_chromium(tmp_path: Path) -> None:
-    summary = {
+    summary: dict[str, Any] = {
         "model": "m",
         "metrics": [
             {
@@ -154,17 +155,45 @@ def test_run_report_in_chromium(tmp_path: Path) -> None:
         }
         for k in range(2)
     ]
+    summary["metrics"] += [
+        {**summary["metrics"][0], "suite": "all"},
+        {
+            "suite": "all",
+            "metric": "distinct_2",
+            "value": 0.8,
+            "ci_low": None,
+            "ci_high": None,
+            "n": 2,
+            "scorer": "diversity",
+            "note": "n = 2: too few answers to tell (at least 10 needed)",
+        },
+    ]
+    summary["manifest"]["scorers"].append(
+        {"name": "toxicity", "kind": "detoxify", "version": "v", "model": "a small test model"}
+    )
     dom = browse(render_run_report(summary, items), tmp_path, "run-report")
     parsed = check_inert(dom, "alignment-harness run: m")
     ids = [a.get("id") for t, a in parsed.tags if t == "section"]
-    assert ids == ["header", "metrics", "items"]
+    assert ids == ["scorecard", "header", "metrics", "items"]
     assert sum(1 for t, a in parsed.tags if t == "div" and a.get("class") == "item") == 2
+    # The scorecard: both measures, one with its CI bar, one without (and why); banners
+    # for the small sample and for the toxicity model.
+    card = dom[dom.index('id="scorecard"') : dom.index('id="header"')]
+    assert "over-refusal" in card and "distinct-2" in card and "50.0% [10.0%, 90.0%]" in card
+    assert card.count('class="ci"') == 1 and "too few answers to tell" in card
+    banners = [a for t, a in parsed.tags if t == "p" and a.get("class") == "banner"]
+    assert len(banners) == 2 and "Small sample: over-refusal (n = 2)" in dom
+    assert "Toxicity scores come from a small test model." in dom
+    for m in summary["metrics"]:
+        m["n"] = 50
+    large = browse(render_run_report(summary, items), tmp_path, "run-report-n50")
+    assert "Small sample" not in large and "Toxicity scores come from" in large
 
 
 # Over 60 lines: most of its length is the comparison payload (with hostile strings) the
 # report is rendered from, written out in full so the page's every section has data.
 def test_compare_report_in_chromium(tmp_path: Path) -> None:
-    stats = {
+    stats: dict[str, Any] = {
         "baseline": "base",
         "models": [
             {
@@ -251,6 +280,18 @@ def test_compare_report_in_chromium(tmp_path: Path) -> None:
     ]
     dom = browse(render_compare_report(stats, manifest, judgments), tmp_path, "compare-report")
     parsed = check_inert(dom, "alignment-harness comparison vs base")
+    # Judge consistency 50% [10, 90]: under 70%, so the banner says so above the leaderboard,
+    # and summary.md carries it; a consistent judge raises none.
+    banners = [a for t, a in parsed.tags if t == "p" and a.get("class") == "banner"]
+    assert len(banners) == 1 and "Unreliable judge (on new vs base): its verdict stays" in dom
+    assert dom.index('class="banner"') < dom.index('id="leaderboard"')
+    from reports.compare import summary_markdown
+
+    said = summary_markdown(stats, manifest)  # Markdown-escaped: \\( \\)
+    assert "> **Warning:** Unreliable judge \\(on new vs base\\): its verdict" in said
+    stats["models"][1]["judge_consistency"] = {"value": 0.9, "ci_low": 0.8, "ci_high": 1.0, "n": 40}
+    calm = render_compare_report(stats, manifest, judgments)
+    assert 'class="banner"' not in calm and "Warning" not in summary_markdown(stats, manifest)
     ids = [a.get("id") for t, a in parsed.tags if t == "section"]
     assert ids == ["header", "leaderboard", "charts", "judges", "viewer"]
     assert sum(1 for t, _ in parsed.tags if t == "svg") == 4

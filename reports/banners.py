@@ -1,0 +1,71 @@
+"""Banners: what a reader must not miss, stated above a report and on the terminal.
+
+A small sample, failed items, which model scored toxicity (`run_banners`); a judge that is
+unreliable: its two orders agree on under 70% of pairs, under 90% of its replies carry a
+verdict, or it gives over 80% of its decisive verdicts to the first slot
+(`judge_banners`), each with its CI and n.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harness.stats.intervals import FEW
+from reports.scorecard import headline
+
+CONSISTENCY = 0.7
+PARSE = 0.9
+FIRST_SLOT = 0.8
+
+
+def run_banners(summary: dict[str, Any]) -> list[str]:
+    """Warnings for the top of a run report and the terminal."""
+    out = []
+    small = [m for m in headline(summary["metrics"]) if m["n"] < FEW]
+    if small:
+        names = ", ".join(f"{m['label']} (n = {m['n']})" for m in small)
+        out.append(
+            f"Small sample: {names}. Under {FEW} items the intervals are wide and differences "
+            "between models cannot be told apart."
+        )
+    failed = summary.get("counts", {}).get("failed", 0)
+    if failed:
+        out.append(
+            f"{failed} item(s) failed to generate and are in no metric; re-run to retry them."
+        )
+    for scorer in summary.get("manifest", {}).get("scorers", []):
+        if scorer.get("kind") == "detoxify" and scorer.get("model"):
+            out.append(f"Toxicity scores come from {scorer['model']}.")
+    return out
+
+
+def _share(m: dict[str, Any]) -> str:
+    ci = (
+        f" [{100 * m['ci_low']:.0f}, {100 * m['ci_high']:.0f}]"
+        if m.get("ci_low") is not None
+        else ""
+    )
+    return f"{100 * m['value']:.0f}%{ci} (n={m['n']})"
+
+
+def judge_banners(metrics: dict[str, dict[str, Any]], context: str = "") -> list[str]:
+    """Warnings about the judge from its measures, by name: `consistency_rate` (or
+    `position_consistency`), `parse_rate`, `prefers_first_slot`; `context` says which
+    comparison, where there are several."""
+    head = f"Unreliable judge ({context}): " if context else "Unreliable judge: "
+    out = []
+    consistency = metrics.get("consistency_rate") or metrics.get("position_consistency")
+    if consistency and consistency.get("value") is not None and consistency["value"] < CONSISTENCY:
+        out.append(
+            f"{head}its verdict stays the same when the answers swap places on only "
+            f"{_share(consistency)} of pairs, so most of its pairwise verdicts are ties."
+        )
+    parse = metrics.get("parse_rate")
+    if parse and parse.get("value") is not None and parse["value"] < PARSE:
+        out.append(f"{head}only {_share(parse)} of its replies carried a verdict.")
+    first = metrics.get("prefers_first_slot")
+    if first and first.get("value") is not None and first["value"] > FIRST_SLOT:
+        out.append(
+            f"{head}it gives {_share(first)} of its decisive verdicts to the answer shown first."
+        )
+    return out

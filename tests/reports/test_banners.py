@@ -1,0 +1,53 @@
+"""Banners appear when their condition holds and not otherwise, at the stated thresholds."""
+
+from reports.banners import judge_banners, run_banners
+
+
+def share(value: float, n: int = 40) -> dict:
+    return {
+        "value": value,
+        "ci_low": max(0.0, value - 0.1),
+        "ci_high": min(1.0, value + 0.1),
+        "n": n,
+    }
+
+
+def test_judge_banners_at_their_thresholds() -> None:
+    assert judge_banners({}) == []
+    fine = {
+        "consistency_rate": share(0.7),
+        "parse_rate": share(0.9),
+        "prefers_first_slot": share(0.8),
+    }
+    assert judge_banners(fine) == []  # each threshold itself is not a warning
+    bad = {
+        "consistency_rate": share(0.0, 3),
+        "parse_rate": share(0.85),
+        "prefers_first_slot": share(0.95),
+    }
+    said = judge_banners(bad, context="on m vs base")
+    assert len(said) == 3 and all(s.startswith("Unreliable judge (on m vs base): ") for s in said)
+    assert "on only 0% [0, 10] (n=3) of pairs" in said[0]
+    assert "only 85% [75, 95] (n=40) of its replies" in said[1]
+    assert "95% [85, 100] (n=40) of its decisive verdicts to the answer shown first" in said[2]
+    # The audit's name for consistency counts too; a measure without a value does not.
+    assert len(judge_banners({"position_consistency": share(0.5)})) == 1
+    assert judge_banners({"parse_rate": {"value": None, "n": 0}}) == []
+
+
+def test_run_banners() -> None:
+    def metric(name: str, n: int) -> dict:
+        return {"suite": "all", "metric": name, "value": 0.5, "ci_low": 0.1, "ci_high": 0.9, "n": n}
+
+    big = {"metrics": [metric("over_refusal_rate", 50)], "counts": {"failed": 0}, "manifest": {}}
+    assert run_banners(big) == []
+    small = {
+        "metrics": [metric("over_refusal_rate", 4), metric("self_bleu", 50)],
+        "counts": {"failed": 2},
+        "manifest": {"scorers": [{"kind": "detoxify", "model": "detoxify original"}]},
+    }
+    said = run_banners(small)
+    assert said[0].startswith("Small sample: over-refusal (n = 4).") and "self-BLEU" not in said[0]
+    assert said[1].startswith("2 item(s) failed") and said[2] == (
+        "Toxicity scores come from detoxify original."
+    )
