@@ -15,12 +15,19 @@ from rich.text import Text
 
 from harness.core.errors import UserError
 
+# Plain click help (rich_markup_mode=None): rich's help tables cut option names at 80
+# columns ("--judge-concurre…"); click's formatter wraps and marks required options.
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Evaluate and judge aligned language models."
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Evaluate and judge aligned language models.",
 )
 
 
-suites_app = typer.Typer(no_args_is_help=True, help="List and check prompt suites.")
+suites_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode=None, help="List and check prompt suites."
+)
 app.add_typer(suites_app, name="suites")
 
 err = Console(stderr=True)

@@ -39,9 +39,9 @@ def audit_judge(
     ],
     out: Annotated[Path, OUT],
     judge: Annotated[
-        list[str] | None,
+        list[str],
         typer.Option("--judge", help="Judge to audit: openai:MODEL or local:MODEL. Repeatable."),
-    ] = None,
+    ],
     compare: Annotated[
         list[str] | None,
         typer.Option("--compare", help="More judges to put side by side. Repeatable."),
@@ -87,7 +87,7 @@ def audit_judge(
     """Audit judges on human-labelled pairs: agreement, position/length/format/self bias, variance, cost."""
     from harness.jobs.audit import AuditConfig, run_audit_judges
 
-    specs = tuple([*(judge or []), *(compare or [])])
+    specs = tuple([*judge, *(compare or [])])
     if limit is not None and limit < 1:
         raise UserError("--limit must be at least 1")
     config = AuditConfig(

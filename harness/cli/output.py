@@ -13,7 +13,7 @@ from harness.core.records import MetricValue
 def metrics_table(title: str, metrics: Sequence[MetricValue]) -> None:
     table = Table(title=title)
     for col in ("suite", "scorer", "metric", "value", "95% CI", "n"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # wrap long names, never cut them
     for m in metrics:
         table.add_row(
             m.suite,

@@ -28,8 +28,9 @@ def train(
     data: Annotated[
         str | None,
         typer.Option(
-            help="hh-rlhf:PATH, hf:DATASET[:SPLIT], judgments:PATH, JSONL (prompt/chosen/"
-            "rejected; messages for sft); ppo and cai also take any suite as prompts."
+            help="Required, here or in --config. hh-rlhf:PATH, hf:DATASET[:SPLIT], "
+            "judgments:PATH, JSONL (prompt/chosen/rejected; messages for sft); ppo and cai also "
+            "take any suite as prompts."
         ),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="Output checkpoint directory.")] = None,

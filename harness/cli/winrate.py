@@ -65,7 +65,7 @@ def winrate(
         caption=f"LC difficulty: {escape(board.difficulty)}",
     )
     for col in ("model", "LC ± s.e.", "win rate ± s.e.", "wins/base/draws", "n", "avg length"):
-        table.add_column(col)
+        table.add_column(col, overflow="fold")  # wrap long names, never cut them
     for r in rows:
         lc_se = r["lc_standard_error"]
         table.add_row(

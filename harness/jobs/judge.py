@@ -6,6 +6,7 @@ labels; writes OUT.jsonl, OUT.summary.json and OUT.report.html atomically.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,7 +111,8 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
         progress.start(f"judge {config.kind}", len(items) * (2 if pairwise and config.swap else 1))
         results = _judge_items(config, judge, items, on_inconsistent, progress)
     records = [result_record(r, judge) for r in results]
-    return _write(config.output, records, summarise(results, judge))
+    inputs = [dataclasses.asdict(item) for item in items]
+    return _write(config.output, records, summarise(results, judge), inputs)
 
 
 def _judge_items(
@@ -138,7 +140,12 @@ def _judge_items(
     return judge_classify(judge, items, on_done=progress.advance)
 
 
-def _write(output: Path, records: list[dict[str, Any]], summary: dict[str, Any]) -> JudgeOutcome:
+def _write(
+    output: Path,
+    records: list[dict[str, Any]],
+    summary: dict[str, Any],
+    inputs: list[dict[str, Any]],
+) -> JudgeOutcome:
     from reports.judge import render_judge_report
 
     stem = output.name.removesuffix(".jsonl")
@@ -146,5 +153,5 @@ def _write(output: Path, records: list[dict[str, Any]], summary: dict[str, Any])
     report_path = output.with_name(stem + ".report.html")
     write_text_atomic(output, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records))
     write_text_atomic(summary_path, json.dumps(summary, indent=2) + "\n")
-    write_text_atomic(report_path, render_judge_report(summary, records))
+    write_text_atomic(report_path, render_judge_report(summary, records, inputs))
     return JudgeOutcome(summary, output, summary_path, report_path)

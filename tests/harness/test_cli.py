@@ -141,3 +141,22 @@ def test_every_command_that_judges_takes_the_judge_client_options() -> None:
         command = group.commands[name]  # type: ignore[attr-defined]
         given = {opt for p in command.params for opt in p.opts}
         assert flags <= given, (name, flags - given)
+
+
+def test_help_at_80_columns_shows_every_option_whole_and_marks_required_ones() -> None:
+    """At 80 columns no option name is cut ("--judge-concurre…" was), and a required option
+    says so."""
+    import typer.main
+
+    from harness.cli import app
+
+    group = typer.main.get_command(app)
+    for name, command in group.commands.items():  # type: ignore[attr-defined]
+        shown = runner.invoke(app, [name, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+        assert shown.exit_code == 0, (name, shown.output)
+        for param in command.params:
+            for opt in param.opts:
+                if opt.startswith("--"):
+                    assert opt in shown.output, (name, opt)
+    audit = group.commands["audit-judge"]  # type: ignore[attr-defined]
+    assert next(p for p in audit.params if "--judge" in p.opts).required

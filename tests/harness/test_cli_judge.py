@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from tests.support.browser import browse, check_inert
 from tests.support.commands import scripted_run
 from tests.support.fake_endpoint import FakeEndpoint
 
@@ -60,6 +61,22 @@ def test_judge_pairwise_cli_writes_orders_consistency_and_report(tmp_path: Path)
     assert by["prefers_first_slot"]["value"] == 1.0 and by["parse_rate"]["n"] == 10
     html = (tmp_path / "judged.report.html").read_text()
     assert "consistency_rate" in html and "Cost and time" in html and "<script>x" not in html
+    # In a browser: every item shows what the judge saw and both orders' replies; verdict
+    # counts; both unreliable-judge banners (orders never agree, always the first slot);
+    # no Python None on the page; the planted <script> stays text.
+    dom = browse(html, tmp_path, "judge-report")
+    parsed = check_inert(dom, "alignment-harness judging: openai:j")
+    text = re.sub(r"<[^>]+>", " ", dom)
+    assert "None" not in text.split()
+    assert 'id="verdict-counts">A: 0 · B: 0 · tie: 5 · no verdict: 0 · failed: 0' in dom
+    shown = [a for t, a in parsed.tags if t == "div" and "pair" in (a.get("class") or "")]
+    assert [a["data-verdict"] for a in shown] == ["tie"] * 5
+    assert all(f"Question {i}?" in dom and f"answer {i}" in dom for i in range(5))
+    assert dom.count("judge, order AB: A") == dom.count("judge, order BA: B") == 5
+    assert dom.count("Slot one reads better.") == 10 and "&lt;script&gt;x" in dom
+    banners = [a for t, a in parsed.tags if t == "p" and a.get("class") == "banner"]
+    assert len(banners) == 2 and "on only 0% [0, 43] (n=5) of pairs" in dom
+    assert "gives 100% [72, 100] (n=10) of its decisive verdicts to the answer shown first" in dom
 
 
 def pairwise_args(input_path: Path, output: Path, *extra: str) -> list[str]:

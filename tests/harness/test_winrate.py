@@ -441,3 +441,13 @@ def test_no_preference_and_one_row_are_one_line_errors_or_null(tmp_path: Path) -
     assert result.exit_code == 0, result.output
     row = json.loads(result.stdout)  # strict JSON: no NaN
     assert row["standard_error"] is None and row["n_total"] == 1
+
+
+def test_terminal_table_at_80_columns_wraps_names_instead_of_cutting_them(
+    annotation_files: list[Path],
+) -> None:
+    """`alpaca-7b_v…` and `alpaca-7b_c…` looked the same; now every cell folds, nothing is cut."""
+    files = [str(f) for f in annotation_files if f.name.startswith("alpaca-7b_")]
+    shown = CliRunner().invoke(app, ["winrate", *files], env={"COLUMNS": "80"}, terminal_width=80)
+    assert shown.exit_code == 0, shown.output
+    assert "…" not in shown.output and "rbose" in shown.output and "ncise" in shown.output
