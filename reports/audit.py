@@ -11,6 +11,24 @@ from harness.stats.intervals import FEW, too_few
 from reports import svg
 from reports.html import CSP, environment
 
+IDEAL = {
+    "human_agreement": 1.0,
+    "human_agreement_confident": 1.0,
+    "position_consistency": 1.0,
+    "prefers_first_slot": 0.5,
+    "flip_rate": 0.0,
+    "prefers_longer": 0.5,
+    "length_intervention_flip": 0.0,
+    "prefers_lists": 0.5,
+    "format_intervention_flip": 0.0,
+    "bias": 0.0,
+    "variance": 0.0,
+    "parse_rate": 1.0,
+    "cohen_kappa": 1.0,
+}
+"""Each measure's own best value, marked on its row; self-preference has none (compare it
+with the reference judge's)."""
+
 RATES = (
     "human_agreement",
     "human_agreement_confident",
@@ -50,13 +68,16 @@ def warnings(measures: dict[str, Any]) -> list[str]:
         )
     kappa = m("cohen_kappa")
     agree = m("human_agreement")
+    raw = f"; it matches the human label on {100 * agree['value']:.0f}% of pairs" if agree else ""
     if kappa and kappa["ci_low"] is not None and kappa["ci_low"] <= 0.0:
-        raw = (
-            f"; it matches the human label on {100 * agree['value']:.0f}% of pairs" if agree else ""
-        )
         out.append(
             f"Agreement with humans is no better than chance: Cohen's kappa {kappa['value']:.2f} "
             f"[{kappa['ci_low']:.2f}, {kappa['ci_high']:.2f}] (n={kappa['n']}){raw}."
+        )
+    elif kappa and kappa.get("one_label"):
+        out.append(
+            "Agreement with humans is no better than chance: the judge gave one verdict "
+            f"({kappa['one_label']}) to all {kappa['n']} pairs, so Cohen's kappa is 0{raw}."
         )
     first = m("prefers_first_slot")
     if first and (first["ci_low"] > 0.5 or first["ci_high"] < 0.5):
@@ -106,12 +127,24 @@ def render_audit_report(payload: dict[str, Any], records: Sequence[dict[str, Any
                 [100 * v["ci_high"] for _, v in rates],
                 lo=0,
                 hi=100,
-                reference=50,
                 unit="%",
+                ideals=[None if n not in IDEAL else 100 * IDEAL[n] for n, _ in rates],
             )
             if rates
             else ""
         )
+        kappa = ms.get("cohen_kappa")
+        if kappa and kappa["ci_low"] is not None:
+            chart += svg.forest(
+                ["cohen_kappa"],
+                [kappa["value"]],
+                [kappa["ci_low"]],
+                [kappa["ci_high"]],
+                lo=-1,
+                hi=1,
+                reference=0,
+                ideals=[IDEAL["cohen_kappa"]],
+            )
         mine = [r for r in records if r["judge"] == spec]
         flips = [r for r in mine if r["base"]["consistent"] is False][:5]
         padded = [r for r in mine if r["padded"] and r["padded"]["verdict"] == r["padded_side"]][:3]

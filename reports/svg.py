@@ -34,8 +34,10 @@ def forest(
     hi: float,
     reference: float | None = None,
     unit: str = "",
+    ideals: Sequence[float | None] | None = None,
 ) -> str:
-    """Point estimates with horizontal CI bars, one row per label."""
+    """Point estimates with horizontal CI bars, one row per label; `reference` is one dashed
+    line for every row, `ideals` a marker per row (a measure's own best value)."""
     height = ROW * len(labels) + 40
     span = hi - lo if hi > lo else 1.0
 
@@ -57,6 +59,13 @@ def forest(
         parts.append(
             f'<line x1="{x(a):.1f}" y1="{y}" x2="{x(b):.1f}" y2="{y}" stroke="#36c" stroke-width="2"/>'
         )
+        ideal = ideals[k] if ideals is not None else None
+        if ideal is not None:
+            parts.append(
+                f'<path d="M {x(ideal):.1f} {y - 7} l 5 7 l -5 7 l -5 -7 z" fill="none" '
+                f'stroke="#2a2" stroke-width="1.5" class="ideal"><title>ideal: {ideal:g}{unit}'
+                "</title></path>"
+            )
         parts.append(
             f'<circle cx="{x(v):.1f}" cy="{y}" r="4" fill="#36c"><title>{escape(label)}: {v:.1f}{unit} [{a:.1f}, {b:.1f}]</title></circle>'
         )

@@ -227,20 +227,57 @@ def run_audit(
     return items
 
 
-def _rate(name: str, outcomes: Sequence[bool], note: str) -> dict[str, Any] | None:
+NOT_COMPUTED = {
+    "human_agreement": "no pair has a human label A or B",
+    "cohen_kappa": "no human-labelled pair got a verdict",
+    "human_agreement_confident": "no human-labelled pair got the same verdict in both orders",
+    "position_consistency": "no pair got a verdict in both orders",
+    "prefers_first_slot": "no order-level reply gave a decisive verdict",
+    "flip_rate": "no pair got a decisive verdict in both orders",
+    "prefers_longer": "no pair of responses of different lengths got a decisive verdict",
+    "length_intervention_flip": (
+        "padding is tried only where the judge's combined verdict was A or B, and no padded "
+        "pair got a verdict"
+    ),
+    "prefers_lists": (
+        "no pair where exactly one response has lists or markdown got a decisive verdict"
+    ),
+    "format_intervention_flip": (
+        "reformatting is tried only where the judge's combined verdict was A or B and the "
+        "loser has sentences to list, and no reformatted pair got a verdict"
+    ),
+    "self_preference": "the judge model did not answer the prompts (--no-self-preference)",
+    "reference_prefers_judge_answer": "no reference judge was given (--reference-judge)",
+    "bias": "no repeated judgments of human-labelled pairs (--repeats)",
+    "variance": "no repeated judgments of human-labelled pairs (--repeats)",
+    "parse_rate": "no judgment was made",
+}
+"""Why a measure is missing from an audit, said in its place ("not computed: ...")."""
+
+
+def _not_computed(name: str) -> dict[str, Any]:
+    return {
+        "measure": name,
+        "value": None,
+        "ci_low": None,
+        "ci_high": None,
+        "n": 0,
+        "note": f"not computed: {NOT_COMPUTED[name]}",
+    }
+
+
+def _rate(name: str, outcomes: Sequence[bool], note: str) -> dict[str, Any]:
     m = rate(list(outcomes), suite="", metric=name)
-    return (
-        None
-        if m is None
-        else {
-            "measure": name,
-            "value": m.value,
-            "ci_low": m.ci_low,
-            "ci_high": m.ci_high,
-            "n": m.n,
-            "note": note,
-        }
-    )
+    if m is None:
+        return _not_computed(name)
+    return {
+        "measure": name,
+        "value": m.value,
+        "ci_low": m.ci_low,
+        "ci_high": m.ci_high,
+        "n": m.n,
+        "note": note,
+    }
 
 
 def _kappa(judge: Sequence[str], human: Sequence[str]) -> dict[str, Any]:
@@ -262,6 +299,14 @@ def _kappa(judge: Sequence[str], human: Sequence[str]) -> dict[str, Any]:
             f"undefined: judge and humans gave one and the same label to all {n} pairs "
             "(chance agreement is 1)"
         )
+    elif len(set(judge)) == 1:
+        # A judge with one label agrees exactly as often as chance predicts, whatever the
+        # humans said: kappa is 0 in every resample, and [0, 0] would be no interval.
+        found["one_label"] = judge[0]
+        found["note"] = (
+            f"the judge gave one label ({judge[0]}) to all {n} pairs: kappa is 0 whatever the "
+            "humans said; no interval"
+        )
     elif n < FEW:
         found["note"] = too_few(n, "pairs")
     else:
@@ -269,9 +314,11 @@ def _kappa(judge: Sequence[str], human: Sequence[str]) -> dict[str, Any]:
         draws = [rng.integers(0, n, n) for _ in range(1000)]
         boots = [cohen_kappa([judge[i] for i in d], [human[i] for i in d]) for d in draws]
         defined = [k for k in boots if k is not None]
-        if len(defined) >= 0.95 * len(boots):
-            low, high = np.quantile(defined, [0.025, 0.975])
+        low, high = np.quantile(defined, [0.025, 0.975]) if defined else (0.0, 0.0)
+        if len(defined) >= 0.95 * len(boots) and low < high:
             found.update(ci_low=float(low), ci_high=float(high))
+        elif len(defined) >= 0.95 * len(boots):
+            found["note"] = f"kappa is {kappa:.2f} in every resample: no interval"
         else:
             found["note"] = (
                 f"kappa is undefined in {len(boots) - len(defined)} of {len(boots)} "
@@ -495,7 +542,9 @@ def measures(items: Sequence[AuditItem], judge: Judge) -> list[dict[str, Any]]:
     sep = separability(human)
     if sep is not None:
         out.append(sep)
-    return [m for m in out if m is not None]
+    found = [m for m in out if m is not None]
+    given = {m["measure"] for m in found}
+    return found + [_not_computed(name) for name in NOT_COMPUTED if name not in given]
 
 
 def separability(items: Sequence[AuditItem]) -> dict[str, Any] | None:

@@ -22,6 +22,7 @@ from judges.audit.measures import (
 from judges.llm.backends import OpenAIBackend, RetryPolicy
 from judges.llm.judge import Judge
 from judges.llm.template import load_template
+from tests.support.browser import browse, check_inert
 from tests.support.fake_endpoint import FakeEndpoint
 from tests.support.judge_prompts import answers
 
@@ -249,7 +250,17 @@ def test_audit_cli_on_hh_rlhf(tmp_path: Path, shared_data: Path) -> None:
     )
     html = (out / "report.html").read_text()
     assert "Strong position bias" in html and 'id="side-by-side"' in html
-    assert "no better than chance" in html  # an always-tie judge has kappa 0
+    # An always-first judge's combined verdict is always a tie: kappa 0 in every resample,
+    # stated without the [0, 0] interval, and still called no better than chance.
+    kappa = payload["judges"][0]["measures"]["cohen_kappa"]
+    assert kappa["value"] == 0.0 and kappa["ci_low"] is None and kappa["one_label"] == "tie"
+    assert "the judge gave one verdict (tie) to all 20 pairs, so Cohen" in html
+    # In a browser: each measure against its own ideal (green diamonds), and a reason for
+    # every measure that was not computed.
+    dom = browse(html, tmp_path, "audit-report")
+    check_inert(dom, "alignment-harness judge audit")
+    assert dom.count('class="ideal"') >= 2 * 8 and "green diamond marks its own ideal" in dom
+    assert "not computed: no reference judge was given (--reference-judge)" in dom
 
 
 def test_audit_with_personas(tmp_path: Path, shared_data: Path) -> None:
