@@ -11,7 +11,10 @@ from html import escape as _html_escape
 
 from reports.text import visible_controls
 
-WIDTH = 640
+WIDTH = 1000
+"""Chart width in pixels: the page's text column (75rem) less its margins."""
+CHAR = 7.0
+"""Width of one character of 12px label text, near enough to size margins by."""
 
 
 def escape(label: str) -> str:
@@ -22,6 +25,12 @@ def escape(label: str) -> str:
 ROW = 26
 LEFT = 170
 RIGHT = 40
+
+
+def _left(labels: Sequence[str]) -> float:
+    """Room for the longest row label (at least LEFT, at most half the chart)."""
+    longest = max((len(visible_controls(label)) for label in labels), default=0)
+    return min(WIDTH / 2, max(LEFT, CHAR * longest + 16))
 
 
 def forest(
@@ -40,9 +49,10 @@ def forest(
     line for every row, `ideals` a marker per row (a measure's own best value)."""
     height = ROW * len(labels) + 40
     span = hi - lo if hi > lo else 1.0
+    left = _left(labels)
 
     def x(v: float) -> float:
-        return LEFT + (min(max(v, lo), hi) - lo) / span * (WIDTH - LEFT - RIGHT)
+        return left + (min(max(v, lo), hi) - lo) / span * (WIDTH - left - RIGHT)
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" role="img">'
@@ -54,7 +64,7 @@ def forest(
     for k, (label, v, a, b) in enumerate(zip(labels, values, lows, highs, strict=True)):
         y = 20 + k * ROW
         parts.append(
-            f'<text x="{LEFT - 8}" y="{y + 4}" text-anchor="end" font-size="12">{escape(label)}</text>'
+            f'<text x="{left - 8}" y="{y + 4}" text-anchor="end" font-size="12">{escape(label)}</text>'
         )
         parts.append(
             f'<line x1="{x(a):.1f}" y1="{y}" x2="{x(b):.1f}" y2="{y}" stroke="#36c" stroke-width="2"/>'
@@ -80,31 +90,51 @@ def forest(
 def scatter(
     labels: Sequence[str], xs: Sequence[float], ys: Sequence[float], *, x_label: str, y_label: str
 ) -> str:
-    """Labelled points, e.g. win rate against average length."""
-    height = 320
+    """Labelled points, e.g. win rate against average length, with tick values on both axes;
+    a point's label goes to its left in the right half, so none runs off the chart."""
+    height, left, right, top, bottom = 360, 70, 30, 20, 50
     x_lo, x_hi = min(xs, default=0.0), max(xs, default=1.0)
+    pad = (x_hi - x_lo) * 0.05 or 1.0
+    x_lo, x_hi = x_lo - pad, x_hi + pad
     y_lo, y_hi = 0.0, max(100.0, max(ys, default=0.0))
-    x_span = (x_hi - x_lo) or 1.0
 
     def px(v: float) -> float:
-        return 60 + (v - x_lo) / x_span * (WIDTH - 120)
+        return left + (v - x_lo) / (x_hi - x_lo) * (WIDTH - left - right)
 
     def py(v: float) -> float:
-        return height - 40 - (v - y_lo) / (y_hi - y_lo) * (height - 70)
+        return height - bottom - (v - y_lo) / (y_hi - y_lo) * (height - top - bottom)
 
+    base = height - bottom
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" role="img">',
-        f'<line x1="60" y1="{height - 40}" x2="{WIDTH - 60}" y2="{height - 40}" stroke="#333"/>',
-        f'<line x1="60" y1="30" x2="60" y2="{height - 40}" stroke="#333"/>',
-        f'<text x="{WIDTH / 2}" y="{height - 8}" text-anchor="middle" font-size="12">{escape(x_label)}</text>',
-        f'<text x="14" y="{height / 2}" font-size="12" transform="rotate(-90 14 {height / 2})" text-anchor="middle">{escape(y_label)}</text>',
+        f'<line x1="{left}" y1="{base}" x2="{WIDTH - right}" y2="{base}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#333"/>',
+        f'<text x="{(left + WIDTH - right) / 2}" y="{height - 8}" text-anchor="middle" '
+        f'font-size="12">{escape(x_label)}</text>',
+        f'<text x="14" y="{(top + base) / 2}" font-size="12" '
+        f'transform="rotate(-90 14 {(top + base) / 2})" text-anchor="middle">{escape(y_label)}</text>',
     ]
+    for tick in _ticks(x_lo + pad, x_hi - pad) if len(set(xs)) > 1 else list(set(xs)):
+        parts.append(
+            f'<line x1="{px(tick):.1f}" y1="{base}" x2="{px(tick):.1f}" y2="{base + 5}" stroke="#333"/>'
+            f'<text x="{px(tick):.1f}" y="{base + 18}" text-anchor="middle" font-size="11" '
+            f'class="tick">{tick:g}</text>'
+        )
+    for tick in _ticks(y_lo, y_hi):
+        parts.append(
+            f'<line x1="{left - 5}" y1="{py(tick):.1f}" x2="{WIDTH - right}" y2="{py(tick):.1f}" '
+            f'stroke="#eee"/><text x="{left - 8}" y="{py(tick) + 4:.1f}" text-anchor="end" '
+            f'font-size="11" class="tick">{tick:g}</text>'
+        )
+    middle = (left + WIDTH - right) / 2
     for label, xv, yv in zip(labels, xs, ys, strict=True):
+        to_left = px(xv) > middle
         parts.append(
             f'<circle cx="{px(xv):.1f}" cy="{py(yv):.1f}" r="5" fill="#c63"><title>{escape(label)}: {xv:.0f}, {yv:.1f}</title></circle>'
         )
         parts.append(
-            f'<text x="{px(xv) + 7:.1f}" y="{py(yv) - 6:.1f}" font-size="11">{escape(label)}</text>'
+            f'<text x="{px(xv) + (-8 if to_left else 8):.1f}" y="{max(py(yv) - 7, top + 10):.1f}" '
+            f'text-anchor="{"end" if to_left else "start"}" font-size="11">{escape(label)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -114,18 +144,25 @@ def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[float | None]]) -> 
     """Win-rate matrix: cell (row, col) = P(row beats col) in percent; blank when unknown."""
     n = len(labels)
     cell = 56
-    size_x, size_y = LEFT + cell * n + 10, 40 + cell * n
+    left = _left(labels)
+    # Column names in full, turned 40 degrees, with room above the cells for the longest.
+    longest = max((len(visible_controls(label)) for label in labels), default=0)
+    top = 20 + 0.65 * CHAR * longest  # sin 40 degrees of the longest name
+    size_x = left + cell * n + 0.77 * CHAR * longest  # the last name runs right (cos 40)
+    size_y = top + 10 + cell * n
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_x}" height="{size_y}" role="img">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{size_x:.0f}" height="{size_y:.0f}" role="img">'
     ]
     for j, label in enumerate(labels):
+        cx = left + j * cell + cell / 2
         parts.append(
-            f'<text x="{LEFT + j * cell + cell / 2}" y="24" text-anchor="middle" font-size="11">{escape(label[:9])}</text>'
+            f'<text x="{cx:.1f}" y="{top:.1f}" font-size="11" transform="rotate(-40 {cx:.1f} '
+            f'{top:.1f})">{escape(label)}</text>'
         )
     for i, label in enumerate(labels):
-        y = 34 + i * cell
+        y = top + 10 + i * cell
         parts.append(
-            f'<text x="{LEFT - 8}" y="{y + cell / 2 + 4}" text-anchor="end" font-size="12">{escape(label)}</text>'
+            f'<text x="{left - 8}" y="{y + cell / 2 + 4}" text-anchor="end" font-size="12">{escape(label)}</text>'
         )
         for j in range(n):
             v = matrix[i][j]
@@ -136,11 +173,11 @@ def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[float | None]]) -> 
                 blue = int(255 * (v / 100))
                 fill, text = f"rgb({red},{min(red, blue) + 90},{blue})", f"{v:.0f}"
             parts.append(
-                f'<rect x="{LEFT + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}"/>'
+                f'<rect x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{fill}"/>'
             )
             if text:
                 parts.append(
-                    f'<text x="{LEFT + j * cell + cell / 2 - 1}" y="{y + cell / 2 + 4}" text-anchor="middle" font-size="12" fill="#fff">{text}</text>'
+                    f'<text x="{left + j * cell + cell / 2 - 1}" y="{y + cell / 2 + 4}" text-anchor="middle" font-size="12" fill="#fff">{text}</text>'
                 )
     parts.append("</svg>")
     return "".join(parts)
