@@ -56,7 +56,7 @@ def pipeline_rows(
 
 
 def _cell(m: dict[str, Any] | None, percent: bool) -> str:
-    return ci_text(m, 100.0, 1) if percent else ci_text(m, 1.0, 3)
+    return ci_text(m, 100.0, 1, brief=True) if percent else ci_text(m, 1.0, 3, brief=True)
 
 
 def summary_markdown(payload: dict[str, Any]) -> str:

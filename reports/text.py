@@ -24,14 +24,17 @@ def md(text: str) -> str:
     return out.replace("\n", " ")
 
 
-def ci_text(m: dict[str, Any] | None, scale: float = 1.0, digits: int = 1) -> str:
+def ci_text(
+    m: dict[str, Any] | None, scale: float = 1.0, digits: int = 1, brief: bool = False
+) -> str:
     """`value [low, high] (n=N)` for a measure with a CI (times `scale`), `value (n=N: no
-    interval; why)` for one without, or – for none."""
+    interval; why)` for one without (`brief`: without the why, for crowded tables whose
+    reader can find it in the run's own report), or – for none."""
     if not m or m.get("value") is None:
         return "–"
     v = f"{scale * m['value']:.{digits}f}"
     if m.get("ci_low") is None or m.get("ci_high") is None:
-        return f"{v} (n={m['n']}: {no_interval(m)})"
+        return f"{v} (n={m['n']}, no interval)" if brief else f"{v} (n={m['n']}: {no_interval(m)})"
     lo, hi = (f"{scale * m[k]:.{digits}f}" for k in ("ci_low", "ci_high"))
     return f"{v} [{lo}, {hi}] (n={m['n']})"
 
