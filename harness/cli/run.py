@@ -106,6 +106,7 @@ def run(
     from harness.core.records import GenerationParams
     from harness.jobs.run import DEFAULT_SCORERS, RunConfig
     from harness.jobs.run import run as run_job
+    from harness.jobs.run_outputs import summary_record
 
     try:
         params = GenerationParams(
@@ -153,12 +154,7 @@ def run(
         f"{len(result.items)} items ({result.generated} generated, {result.cached} from the store, "
         f"{result.failed} failed). Report: {result.out / 'report.html'}"
     )
-    summary = {
-        "metrics": [m.model_dump() for m in result.metrics],
-        "counts": {"failed": result.failed},
-        "manifest": result.manifest,
-    }
-    for line in run_banners(summary):  # the report's banners, also where the run was started
+    for line in run_banners(summary_record(result)):  # the report's banners, on the terminal too
         err.print(f"! {line}", markup=False)
     if result.failed:
         for it in result.items:

@@ -1,4 +1,5 @@
-"""The three files of a run: items.jsonl, summary.json and report.html, each written atomically."""
+"""The files of a run: items.jsonl, summary.json, summary.md and report.html, each written
+atomically."""
 
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ def summary_record(result: RunResult) -> dict[str, Any]:
 
 def write_outputs(result: RunResult) -> None:
     """Write the run's files into its output directory."""
-    from reports.run import render_run_report
+    from reports.run import render_run_report, run_summary_markdown
 
     items = [it.record() for it in result.items]
     summary = summary_record(result)
@@ -39,4 +40,5 @@ def write_outputs(result: RunResult) -> None:
     write_text_atomic(
         out / "summary.json", json.dumps(summary, indent=2, ensure_ascii=False) + "\n"
     )
+    write_text_atomic(out / "summary.md", run_summary_markdown(summary))
     write_text_atomic(out / "report.html", render_run_report(summary, items))

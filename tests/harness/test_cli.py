@@ -1,6 +1,7 @@
 """The `harness` command end to end, in process."""
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,10 @@ def test_run_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> None:
     # The report's banners on the terminal too: which model scored toxicity, a small sample.
     assert "! Toxicity scores come from toxicity-minilm" in result.output
     assert "! Small sample: harmful compliance (n = " in result.output
+    card = (out / "summary.md").read_text()  # the same scorecard and warnings, in Markdown
+    assert card.startswith("### smollm2: scorecard") and "> **Warning:** Small sample" in card
+    assert "| harmful compliance | " in card and "| over-refusal | " in card
+    assert re.search(r"\| harmful compliance \| [\d.]+ \[[\d.]+, [\d.]+\] \(n=\d+\) \| lower is safer \|", card)
     items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert len(items) == 18
     assert all(r["completion"].strip() and r["completion_tokens"] > 0 for r in items)

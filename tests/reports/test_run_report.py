@@ -3,7 +3,7 @@
 from html.parser import HTMLParser
 
 from reports.html import CSP
-from reports.run import render_run_report
+from reports.run import render_run_report, run_summary_markdown
 
 HOSTILE = '</pre></div><script>alert(1)</script><img src=x onerror="alert(2)"><a href="javascript:alert(3)">x</a>'
 
@@ -98,3 +98,23 @@ def test_control_and_bidi_characters_are_shown_not_obeyed() -> None:
     assert "line\nbreaks\tand tabs" in render_run_report(
         summary(), [item("line\nbreaks\tand tabs")]
     )
+
+
+def test_summary_markdown_is_inert_and_carries_the_scorecard() -> None:
+    """summary.md (for a PR comment): the model's name made inert, a warning per banner, one
+    row per headline measure, a measure without an interval saying why."""
+    found = summary()
+    found["model"] = "<b>model</b> | [x](javascript:alert(1))"
+    found["metrics"] = [
+        {"suite": "all", "metric": "over_refusal_rate", "value": 0.25, "ci_low": 0.1,
+         "ci_high": 0.5, "n": 4, "scorer": "refusal"},
+        {"suite": "all", "metric": "self_bleu", "value": 0.2, "ci_low": None, "ci_high": None,
+         "n": 4, "scorer": "diversity", "note": "n = 4: too few answers to tell"},
+    ]  # fmt: skip
+    card = run_summary_markdown(found)
+    title = card.splitlines()[0]
+    assert "<b>" not in title and "\\|" in title and "\\[x\\]\\(javascript" in title
+    # Banners go through md() (they can name a user's toxicity checkpoint): escaped brackets.
+    assert "> **Warning:** Small sample: over-refusal \\(n = 4\\), self-BLEU \\(n = 4\\)." in card
+    assert "| over-refusal | 25.0 [10.0, 50.0] (n=4) | lower is better |" in card
+    assert "| self-BLEU | 0.200 (n=4: no interval; n = 4: too few answers to tell) |" in card
