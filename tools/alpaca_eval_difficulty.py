@@ -10,7 +10,7 @@ matches the published figures of those models, and writes
 annotator, the fit, the prior, the date and a leave-one-model-out validation against the
 published leaderboard: for each model, the difficulty is refitted and the prior
 recalibrated without it, and its LC is computed alone, so none of the validation figures is
-in-sample. `--check` prints the validation without writing anything (about 40 s on 2 cores).
+in-sample. `--check` prints the validation without writing anything (about 50 s on 2 cores).
 The method and the variants it was chosen from: docs/winrate.md.
 """
 
@@ -21,9 +21,7 @@ import csv
 import dataclasses
 import datetime
 import json
-import multiprocessing
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 from scipy.optimize import minimize
@@ -94,34 +92,18 @@ def calibrated(
     return Difficulty(fit.values, prior, fit.source), fit.prior.phi_mean
 
 
-_SHARED: dict[str, Any] = {}
-"""What every fold reads, handed to each worker process once."""
-
-
-def _share(models: dict[str, list[Annotation]], published: dict[str, float]) -> None:
-    _SHARED.update(models=models, published=published)
-
-
-def _fold(name: str) -> tuple[str, float, Prior]:
-    models, published = _SHARED["models"], _SHARED["published"]
-    others = {m: a for m, a in models.items() if m != name}
-    fold, _ = calibrated(others, published)
-    return name, model_lc(models[name], fold).winrate, fold.prior
-
-
 def validate(models: dict, published: dict[str, float]) -> dict:
-    """Leave one model out: difficulty and prior from the others, LC of the one alone (the
-    folds run on two processes)."""
+    """Leave one model out: difficulty and prior from the others, LC of the one alone."""
     rows = {}
-    context = multiprocessing.get_context("fork")
-    with context.Pool(2, initializer=_share, initargs=(models, published)) as pool:
-        for name, lc, prior in pool.imap(_fold, sorted(models)):
-            rows[name] = {
-                "lc": round(lc, 4),
-                "published": round(published[name], 4),
-                "prior": dataclasses.asdict(prior),
-            }
-            print(f"{name}: {lc:.2f} (published {published[name]:.2f})", flush=True)
+    for name in sorted(models):
+        fold, _ = calibrated({m: a for m, a in models.items() if m != name}, published)
+        lc = model_lc(models[name], fold).winrate
+        rows[name] = {
+            "lc": round(lc, 4),
+            "published": round(published[name], 4),
+            "prior": dataclasses.asdict(fold.prior),
+        }
+        print(f"{name}: {lc:.2f} (published {published[name]:.2f})", flush=True)
     names = sorted(rows)
     ours = np.array([rows[m]["lc"] for m in names])
     theirs = np.array([rows[m]["published"] for m in names])

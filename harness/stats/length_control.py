@@ -57,6 +57,13 @@ class Prior:
     gamma_mean: float = 1.0
     gamma_strength: float = GAMMA_PRIOR
 
+    def vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Means and strengths over (theta, phi, gamma); theta is not penalised."""
+        return (
+            np.array([0.0, self.phi_mean, self.gamma_mean]),
+            np.array([0.0, self.phi_strength, self.gamma_strength]),
+        )
+
 
 @dataclass(frozen=True)
 class Annotation:
@@ -178,8 +185,7 @@ def fit_many(x: np.ndarray, y: np.ndarray, mask: np.ndarray, given: Prior) -> np
     (models, rows). The loss is convex and three-dimensional, so Newton's method with
     step halving reaches the optimum to machine precision in a handful of steps, for all
     models together: what makes calibrating the prior (thousands of fits) take seconds."""
-    mean = np.array([0.0, given.phi_mean, given.gamma_mean])
-    strength = np.array([0.0, given.phi_strength, given.gamma_strength])
+    mean, strength = given.vectors()
     # A vanishing ridge on theta keeps the Hessian invertible when every label is 0 or 1.
     ridge = np.diag(2 * strength + 1e-9)
     w = np.tile(mean, (x.shape[0], 1))
@@ -203,14 +209,11 @@ def fit_many(x: np.ndarray, y: np.ndarray, mask: np.ndarray, given: Prior) -> np
     return w
 
 
-def _fit(
-    z: np.ndarray, d: np.ndarray, y: np.ndarray, given: Prior
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """MAP (theta, phi, gamma) under the prior, the inverse Hessian of the penalised loss,
-    and each row's score (gradient of its loss)."""
-    x = np.column_stack([np.ones_like(z), z, d])
+def _fit(x: np.ndarray, y: np.ndarray, given: Prior) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """MAP (theta, phi, gamma) of one model (`x` its rows of 1, tanh(z), d) under the prior,
+    the inverse Hessian of the penalised loss, and each row's score (gradient of its loss)."""
     w = fit_many(x[None], y[None], np.ones((1, len(y))), given)[0]
-    strength = np.array([0.0, given.phi_strength, given.gamma_strength])
+    _, strength = given.vectors()
     p = expit(x @ w)
     hessian = (x * (p * (1 - p))[:, None]).T @ x + np.diag(2 * strength)
     return w, np.linalg.pinv(hessian), x * (p - y)[:, None]
@@ -248,10 +251,10 @@ def model_lc(rows: Sequence[Annotation], difficulty: Difficulty) -> LengthContro
     """One model's length-controlled win rate (percent), fitted alone on a fixed difficulty."""
     if not rows:
         raise ValueError("no annotations to fit")
-    z, y = _features(rows)
-    d = np.array([difficulty.values.get(r.instruction, 0.0) for r in rows])
+    xs, ys, _ = design([rows], difficulty)
+    x, y, d = xs[0], ys[0], xs[0, :, 2]
     missing = sum(r.instruction not in difficulty.values for r in rows) if difficulty.values else 0
-    w, inverse_hessian, scores = _fit(z, d, y, difficulty.prior)
+    w, inverse_hessian, scores = _fit(x, y, difficulty.prior)
     at_zero = expit(w[0] + w[2] * d)
     slope = at_zero * (1 - at_zero)
     grad = np.array([slope.mean(), 0.0, (slope * d).mean()])

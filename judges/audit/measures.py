@@ -314,16 +314,17 @@ def _kappa(judge: Sequence[str], human: Sequence[str]) -> dict[str, Any]:
         draws = [rng.integers(0, n, n) for _ in range(1000)]
         boots = [cohen_kappa([judge[i] for i in d], [human[i] for i in d]) for d in draws]
         defined = [k for k in boots if k is not None]
-        low, high = np.quantile(defined, [0.025, 0.975]) if defined else (0.0, 0.0)
-        if len(defined) >= 0.95 * len(boots) and low < high:
-            found.update(ci_low=float(low), ci_high=float(high))
-        elif len(defined) >= 0.95 * len(boots):
-            found["note"] = f"kappa is {kappa:.2f} in every resample: no interval"
-        else:
+        if len(defined) < 0.95 * len(boots):
             found["note"] = (
                 f"kappa is undefined in {len(boots) - len(defined)} of {len(boots)} "
                 "resamples (nearly one label throughout): no interval"
             )
+        else:
+            low, high = np.quantile(defined, [0.025, 0.975])
+            if low < high:
+                found.update(ci_low=float(low), ci_high=float(high))
+            else:
+                found["note"] = f"kappa is {kappa:.2f} in every resample: no interval"
     return found
 
 
