@@ -1,6 +1,7 @@
 """Banners: what a reader must not miss, stated above a report and on the terminal.
 
-A small sample, failed items, which model scored toxicity (`run_banners`); a judge that is
+A small sample, failed items, which model scored toxicity (`run_banners`, and for several
+models `card_banners` and `scorer_banners`); a judge that is
 unreliable: its two orders agree on under 70% of pairs, under 90% of its replies carry a
 verdict, or it gives over 80% of its decisive verdicts to the first slot
 (`judge_banners`), each with its CI and n.
@@ -33,10 +34,41 @@ def run_banners(summary: dict[str, Any]) -> list[str]:
         out.append(
             f"{failed} item(s) failed to generate and are in no metric; re-run to retry them."
         )
-    for scorer in summary.get("manifest", {}).get("scorers", []):
-        if scorer.get("kind") == "detoxify" and scorer.get("model"):
-            out.append(f"Toxicity scores come from {scorer['model']}.")
+    out += scorer_banners(summary.get("manifest", {}).get("scorers", []))
     return out
+
+
+def scorer_banners(scorers: list[dict[str, Any]]) -> list[str]:
+    """Which model scored toxicity (the shipped stand-in is not detoxify's released model)."""
+    return [
+        f"Toxicity scores come from {s['model']}."
+        for s in scorers
+        if s.get("kind") == "detoxify" and s.get("model")
+    ]
+
+
+def card_banners(card: dict[str, Any]) -> list[str]:
+    """Small samples in a scorecard of several models, in one line: the measures whose
+    small n falls on the same models are named together."""
+    groups: dict[tuple[tuple[str, int], ...], list[str]] = {}
+    for name, label, _ in card["columns"]:
+        few = tuple(
+            (row["model"], row["cells"][name]["n"])
+            for row in card["rows"]
+            if row["cells"].get(name) and (row["cells"][name].get("n") or 0) < FEW
+        )
+        if few:
+            groups.setdefault(few, []).append(label)
+    if not groups:
+        return []
+    said = []
+    for few, labels in groups.items():
+        ns = ", ".join(str(n) for n in sorted({n for _, n in few}))
+        said.append(f"{', '.join(labels)} (n = {ns}) of {', '.join(model for model, _ in few)}")
+    return [
+        f"Small sample: {'; '.join(said)}. Under {FEW} items the intervals are wide and "
+        "differences between models cannot be told apart."
+    ]
 
 
 def _share(m: dict[str, Any]) -> str:

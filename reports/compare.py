@@ -9,15 +9,28 @@ from typing import Any
 from markupsafe import Markup
 
 from reports import svg
-from reports.banners import judge_banners
+from reports.banners import card_banners, judge_banners, scorer_banners
 from reports.html import CSP, environment
+from reports.scorecard import card_context, card_markdown, model_card, overall, win_rate_measure
 from reports.text import ci_text, difference_text, md
 
 
-def compare_banners(stats: dict[str, Any]) -> list[str]:
-    """A judge whose two orders disagree on most pairs turns its verdicts into ties: the
-    win rate then looks like a precise 50%. Said per model, above the leaderboard."""
-    out = []
+def compare_card(stats: dict[str, Any]) -> dict[str, Any]:
+    """The scorecard of a comparison: each model's run metrics (from compare's scorers) and
+    its win rate against the baseline."""
+    metrics = stats.get("scorecard") or {}
+    rows = stats["models"]
+    return model_card(
+        {r["model"]: overall(metrics.get(r["model"], [])) for r in rows},
+        {r["model"]: win_rate_measure(r) for r in rows},
+    )
+
+
+def compare_banners(stats: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
+    """Small samples and the toxicity model, as a run says them; and a judge whose two
+    orders disagree on most pairs, which turns its verdicts into ties so that the win rate
+    looks like a precise 50%: said per model, above the scorecard."""
+    out = card_banners(compare_card(stats)) + scorer_banners(manifest.get("scorers", []))
     for row in stats["models"]:
         if row.get("judge_consistency"):
             out += judge_banners(
@@ -30,9 +43,16 @@ def compare_banners(stats: dict[str, Any]) -> list[str]:
 def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
     """A short Markdown summary for a PR comment."""
     lines = [
-        f"### Win rates vs {md(stats['baseline'])} (judge: {md(manifest['judge']['spec'])}, position-swapped)",
+        f"### Scorecard: win rates vs {md(stats['baseline'])} (judge: {md(manifest['judge']['spec'])}, position-swapped)",
         "",
-        *(f"> **Warning:** {md(b)}" for b in compare_banners(stats)),
+        *(f"> **Warning:** {md(b)}" for b in compare_banners(stats, manifest)),
+        "",
+        *card_markdown(compare_card(stats), stats["baseline"]),
+        "",
+        "Rates and win rates in %, with [95% CI] and n; every model's metrics per suite are in "
+        "winrates.json (scorecard).",
+        "",
+        "#### Leaderboard",
         "",
         "| model | LC win rate ± s.e. | win rate [95% CI] | n | avg length | judge consistency "
         "[95% CI] | BT rating [95% CI] |",
@@ -164,7 +184,8 @@ def render_compare_report(
         csp=CSP,
         stats=stats,
         rows=rows,
-        banners=compare_banners(stats),
+        banners=compare_banners(stats, manifest),
+        **card_context(compare_card(stats), stats["baseline"]),
         manifest=manifest,
         judgments=judgments,
         categories=categories,

@@ -8,7 +8,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
-from reports.text import difference_text, visible_controls
+from reports.text import difference_text, digits_for, visible_controls
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
 
@@ -34,9 +34,13 @@ def _pct(x: float) -> str:
     return f"{100 * x:.1f}%"
 
 
-def _metric_number(x: float, metric: str) -> str:
-    """Rates and shares as percentages; means, distances and BLEU as plain numbers."""
-    return _pct(x) if metric.endswith(("_rate", "_share")) else f"{x:.3f}"
+def _metric_number(x: float, metric: str, measure: dict[str, Any] | None = None) -> str:
+    """Rates and shares as percentages (1 decimal); means, distances and BLEU as plain
+    numbers (3 decimals); with more decimals where the `measure`'s interval would otherwise
+    show the same number at both ends."""
+    if metric.endswith(("_rate", "_share")):
+        return f"{100 * x:.{digits_for(measure, 100.0, 1)}f}%"
+    return f"{x:.{digits_for(measure, 1.0, 3)}f}"
 
 
 environment.filters["pct"] = _pct

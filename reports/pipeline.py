@@ -1,21 +1,16 @@
 """The report of `harness pipeline`: one row per model (base and each trained variant) with
 its training record, safety, over-refusal, toxicity and diversity from its run, and its
-judged win rate against the base; as pipeline.json rows, summary.md and report.html."""
+judged win rate against the base; as pipeline.json rows, summary.md and report.html, each
+opening with the scorecard of every model and the trade-off plot."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from reports.banners import card_banners, judge_banners, scorer_banners
 from reports.html import CSP, environment
-from reports.scorecard import HEADLINE
-from reports.text import ci_text, md
-
-
-def _metric(summary: dict[str, Any], name: str) -> dict[str, Any] | None:
-    for m in summary["metrics"]:
-        if m["metric"] == name and m["suite"] == "all":
-            return {k: m.get(k) for k in ("value", "ci_low", "ci_high", "n", "note")}
-    return None
+from reports.scorecard import HEADLINE, card_context, card_markdown, model_card, overall
+from reports.text import md
 
 
 def pipeline_rows(
@@ -39,6 +34,7 @@ def pipeline_rows(
                 "n": wr.get("n_total"),
                 "length_controlled": wr.get("length_controlled_winrate"),
             }
+        found = overall(summaries[label]["metrics"])
         rows.append(
             {
                 "model": label,
@@ -47,44 +43,64 @@ def pipeline_rows(
                 "steps": manifest.get("steps"),
                 "train_seconds": manifest.get("wall_seconds"),
                 "final_metrics": manifest.get("final_metrics", {}),
-                "metrics": {name: _metric(summaries[label], name) for name, _, _ in HEADLINE},
+                "metrics": {name: found.get(name) for name, _, _ in HEADLINE},
                 "win_rate_vs_base": win,
+                "judge_consistency": wr.get("judge_consistency"),
                 "avg_length": wr.get("avg_length"),
             }
         )
     return rows
 
 
-def _cell(m: dict[str, Any] | None, percent: bool) -> str:
-    return ci_text(m, 100.0, 1, brief=True) if percent else ci_text(m, 1.0, 3, brief=True)
+def pipeline_card(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scorecard of every model of the pipeline (win rates as shares, like the rest)."""
+
+    def share(win: dict[str, Any] | None) -> dict[str, Any] | None:
+        if win is None:
+            return None
+        return {
+            "metric": "win_rate",
+            "n": win["n"],
+            **{k: win[k] / 100 for k in ("value", "ci_low", "ci_high")},
+        }
+
+    return model_card(
+        {row["model"]: row["metrics"] for row in rows},
+        {row["model"]: share(row["win_rate_vs_base"]) for row in rows},
+    )
+
+
+def pipeline_banners(payload: dict[str, Any]) -> list[str]:
+    """Small samples, the toxicity model, and an unreliable win-rate judge."""
+    out = card_banners(pipeline_card(payload["rows"])) + scorer_banners(payload["scorers"])
+    for row in payload["rows"]:
+        if row.get("judge_consistency"):
+            out += judge_banners(
+                {"consistency_rate": row["judge_consistency"]}, context=f"on {row['model']} vs base"
+            )
+    return out
 
 
 def summary_markdown(payload: dict[str, Any]) -> str:
-    """The comparison as a Markdown table (for a PR comment)."""
-    names = [label for _, label, _ in HEADLINE]
+    """The scorecard and the training of each model as Markdown tables (for a PR comment)."""
     lines = [
         f"## Pipeline: {md(payload['config']['base'])} on {md(payload['config']['data'])}",
         "",
-        f"Win rates judged by {md(payload['compare_judge'])}; 95% CIs, n in brackets.",
+        *(f"> **Warning:** {md(b)}" for b in pipeline_banners(payload)),
         "",
-        "| model | method | steps | " + " | ".join(names) + " | win rate vs base |",
-        "|" + "---|" * (len(names) + 4),
+        *card_markdown(pipeline_card(payload["rows"]), "base"),
+        "",
+        f"Rates in %, over all evaluated suites, with [95% CI] and n; win rates against the "
+        f"base judged by {md(payload['compare_judge'])} in both orders.",
+        "",
+        "| model | method | steps | training time | avg. length |",
+        "| --- | --- | ---: | ---: | ---: |",
     ]
     for row in payload["rows"]:
-        cells = [
-            _cell(row["metrics"][name], name.endswith(("_rate", "_share")))
-            for name, _, _ in HEADLINE
-        ]
-        win = row["win_rate_vs_base"]
-        win_text = (
-            "–"
-            if win is None
-            else (f"{win['value']:.1f} [{win['ci_low']:.1f}, {win['ci_high']:.1f}] (n={win['n']})")
-        )
+        seconds = row["train_seconds"]
         lines.append(
             f"| {md(row['model'])} | {md(row['method'])} | {row['steps'] or '–'} | "
-            + " | ".join(cells)
-            + f" | {win_text} |"
+            f"{'–' if seconds is None else f'{seconds:.0f} s'} | {row['avg_length'] or '–'} |"
         )
     lines += ["", f"Wall time: {payload['seconds']['total']:.0f} s."]
     return "\n".join(lines) + "\n"
@@ -93,5 +109,8 @@ def summary_markdown(payload: dict[str, Any]) -> str:
 def render_pipeline_report(payload: dict[str, Any]) -> str:
     """The self-contained HTML page."""
     return environment.get_template("pipeline.html.j2").render(
-        csp=CSP, payload=payload, headline=HEADLINE, cell=_cell
+        csp=CSP,
+        payload=payload,
+        banners=pipeline_banners(payload),
+        **card_context(pipeline_card(payload["rows"]), "base"),
     )

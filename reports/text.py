@@ -24,6 +24,18 @@ def md(text: str) -> str:
     return out.replace("\n", " ")
 
 
+def digits_for(m: dict[str, Any] | None, scale: float, digits: int) -> int:
+    """Decimals enough that an interval with two different ends shows two different numbers
+    (up to 3 more than asked): 0.0021 [0.0019, 0.0024], never 0.002 [0.002, 0.002]."""
+    if not m or m.get("ci_low") is None or m.get("ci_high") is None:
+        return digits
+    lo, hi = scale * m["ci_low"], scale * m["ci_high"]
+    for d in range(digits, digits + 4):
+        if f"{lo:.{d}f}" != f"{hi:.{d}f}":
+            return d
+    return digits + 3
+
+
 def ci_text(
     m: dict[str, Any] | None, scale: float = 1.0, digits: int = 1, brief: bool = False
 ) -> str:
@@ -32,6 +44,7 @@ def ci_text(
     reader can find it in the run's own report), or – for none."""
     if not m or m.get("value") is None:
         return "–"
+    digits = digits_for(m, scale, digits)
     v = f"{scale * m['value']:.{digits}f}"
     if m.get("ci_low") is None or m.get("ci_high") is None:
         return f"{v} (n={m['n']}, no interval)" if brief else f"{v} (n={m['n']}: {no_interval(m)})"

@@ -22,8 +22,11 @@ from harness.cli.options import (
     PERSONAS,
     STORE,
     SUITE_LIMIT,
+    TOXICITY_CONFIG,
+    TOXICITY_MODEL,
     command_line,
     judge_client,
+    split_values,
 )
 from harness.cli.progress_bar import BarProgress
 from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
@@ -78,10 +81,23 @@ def compare(
     store: Annotated[Path | None, STORE] = None,
     personas: Annotated[str | None, PERSONAS] = None,
     persona_template: Annotated[str, PERSONA_TEMPLATE] = "pairwise-persona-v1",
+    scorers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scorers",
+            help="Scorers run on every model's answers for the scorecard, comma-separated or "
+            "repeated (default: refusal,toxicity,diversity; 'none' for none).",
+        ),
+    ] = None,
+    toxicity_model: Annotated[str | None, TOXICITY_MODEL] = None,
+    toxicity_config: Annotated[str | None, TOXICITY_CONFIG] = None,
 ) -> None:
     """Generate with several models, judge them pairwise with position swap, and report win rates."""
     from harness.core.records import GenerationParams
     from harness.jobs.compare import CompareConfig, run_compare
+    from harness.jobs.run import DEFAULT_SCORERS
+
+    chosen = split_values(scorers) if scorers else DEFAULT_SCORERS
 
     config = CompareConfig(
         models=tuple(model),
@@ -106,6 +122,9 @@ def compare(
         command=command_line(),
         personas=personas,
         persona_template=persona_template,
+        scorers=() if chosen == ("none",) else chosen,
+        toxicity_model=toxicity_model,
+        toxicity_config=toxicity_config,
     )
     with BarProgress(err) as progress:
         payload = run_compare(config, progress)

@@ -10,7 +10,8 @@ max_new_tokens) for that entry, so one model at two temperatures is two entries.
 Generations and judgments go through the results store (a re-run costs nothing). Every
 other model is judged against the baseline with position swap (or every pair with
 `all_pairs`); the outputs are `winrates.json`, `summary.md`, `judgments.jsonl` and
-`report.html`. With `personas`, every pair is also judged once per user profile
+`report.html`. Each model's answers also go through the run's scorers (refusal, toxicity,
+diversity by default; `scorers=()` for none), for the scorecard. With `personas`, every pair is also judged once per user profile
 (judges/personas/): per-persona win rates and how far verdicts move between personas go
 into winrates.json ("personas"), the report and `personas.jsonl`.
 """
@@ -29,12 +30,21 @@ from harness.core.errors import UserError
 from harness.core.manifest import job_manifest
 from harness.core.paths import check_out_dir, default_store_path
 from harness.core.progress import Progress, SilentProgress
-from harness.core.records import GenerationParams, Sample
+from harness.core.records import GenerationParams, ItemResult, Sample
 from harness.core.store import ResultsStore
 from harness.engines.base import Engine, EngineConfig
 from harness.engines.factory import create_engine
-from harness.jobs.run import apply_limit, generate_stage, training_manifest
+from harness.jobs.run import (
+    DEFAULT_SCORERS,
+    aggregate,
+    apply_limit,
+    generate_stage,
+    score_stage,
+    training_manifest,
+)
+from judges.base import ScorerContext
 from judges.llm.client import Endpoint, JudgeClient
+from judges.scorers.factory import create_scorer, lookup_scorer
 from suites import Suite, load_suites
 
 OVERRIDABLE = {"temperature": float, "top_p": float, "seed": int, "max_new_tokens": int}
@@ -96,6 +106,10 @@ class CompareConfig:
     personas: str | None = None
     """A personas YAML file or `default`: also judge every pair once per user profile."""
     persona_template: str = "pairwise-persona-v1"
+    scorers: tuple[str, ...] = DEFAULT_SCORERS
+    """Scorers run on every model's answers, for the scorecard (as in `harness run`)."""
+    toxicity_model: str | None = None
+    toxicity_config: str | None = None
 
 
 def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -111,12 +125,15 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
     check_out_dir(config.out)
     jobs = [(s, sample) for s in suites for sample in s.samples]
     with ResultsStore(config.store or default_store_path()) as store:
-        outputs, identities = _generate(config, entries, jobs, store, progress)
+        answers, identities = _generate(config, entries, jobs, store, progress)
+        outputs = {label: [it.completion.text for it in its] for label, its in answers.items()}
+        scorecard, scorer_specs = _score(config, answers, [s.name for s in suites], store, progress)
         items, meta = _pair_items(config, labels, jobs, outputs)
         judged = _judge(config, template, store, items, meta, progress)
     stats = compare_statistics(
         labels, config.baseline, meta, judged.results, outputs, config.n_bootstrap
     )
+    stats["scorecard"] = scorecard
     if judged.persona_stats is not None:
         stats["personas"] = judged.persona_stats
         write_text_atomic(
@@ -136,6 +153,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
         suites=[s.record() for s in suites],
         judge=judged.judge.describe(),
         judge_usage=judged.usage,
+        scorers=scorer_specs,
         position_swap=True,
         inconsistent=config.inconsistent,
     )
@@ -158,6 +176,8 @@ def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
             f"--baseline '{config.baseline}' is not one of the models ({', '.join(labels)})"
         )
     inconsistent_policy(config.inconsistent)
+    for name in config.scorers:
+        lookup_scorer(name)
     template = load_template(config.template)
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")
@@ -170,10 +190,10 @@ def _generate(
     jobs: Sequence[tuple[Suite, Sample]],
     store: ResultsStore,
     progress: Progress,
-) -> tuple[dict[str, list[str]], dict[str, Any]]:
+) -> tuple[dict[str, list[ItemResult]], dict[str, Any]]:
     """Each model's first completion per prompt, and each model's engine identity."""
     engines: dict[str, Engine] = {}
-    outputs: dict[str, list[str]] = {}
+    answers: dict[str, list[ItemResult]] = {}
     identities: dict[str, Any] = {}
     for entry in entries:
         if entry.spec not in engines:
@@ -195,8 +215,36 @@ def _generate(
             raise UserError(
                 f"{entry.label}: generation failed for {len(failed)} item(s), e.g. {failed[0]}; re-run to retry"
             )
-        outputs[entry.label] = [have[keys[0]].text for keys in job_keys]
-    return outputs, identities
+        answers[entry.label] = [
+            ItemResult(suite.name, sample, 0, keys[0], have[keys[0]], {})
+            for (suite, sample), keys in zip(jobs, job_keys, strict=True)
+        ]
+    return answers, identities
+
+
+def _score(
+    config: CompareConfig,
+    answers: dict[str, list[ItemResult]],
+    suite_names: list[str],
+    store: ResultsStore,
+    progress: Progress,
+) -> tuple[dict[str, list[dict[str, Any]]], list[dict[str, Any]]]:
+    """Every model's answers through the scorers (through the store, like `harness run`):
+    each model's metrics, and the scorers' specs for the manifest."""
+    context = ScorerContext(
+        judge=config.judge,
+        judge_base_url=config.judge_base_url,
+        judge_client=config.judge_client,
+        store=store,
+        toxicity_model=config.toxicity_model,
+        toxicity_config=config.toxicity_config,
+    )
+    scorers = [create_scorer(name, context) for name in config.scorers]
+    metrics = {}
+    for label, items in answers.items():
+        scored = score_stage(scorers, store, items, progress)
+        metrics[label] = [m.model_dump() for m in aggregate(scorers, scored, suite_names, store)]
+    return metrics, [s.spec() for s in scorers]
 
 
 def _pair_items(

@@ -235,6 +235,7 @@ def run_pipeline(
             out=out / "compare",
             params=GenerationParams(max_new_tokens=config.eval.max_new_tokens),
             limit=config.compare.limit,
+            scorers=(),  # each model's run above has scored its answers
             command="harness pipeline (compare)",
         ),
         progress,

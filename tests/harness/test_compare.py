@@ -128,8 +128,52 @@ def test_compare_recovers_planted_preferences(tmp_path: Path, scripted, shared_d
     assert "<script" not in html and "onerror=" not in html.replace("onerror=&#34;", "")
     # Forest, heatmap and scatter; no Bradley-Terry plot: every rating is the same in every
     # resample (one model wins, one ties every battle), so there is no interval to draw.
-    assert html.count("<svg") == 3 and "No plot: no model's rating has an interval" in html
+    charts = html[html.index('id="charts"') : html.index('id="judges"')]
+    assert charts.count("<svg") == 3 and "No plot: no model's rating has an interval" in html
     assert "its rating is the same in every resample of the 12 prompts" in html
+
+
+def test_compare_scorecard_equals_each_models_own_run(tmp_path: Path, scripted) -> None:
+    """The scorecard of a comparison holds each model's metrics as `harness run` of that model
+    on the same suites computes them (in a store of its own, so nothing is read back)."""
+    scripted.settings = {"suffix_by_model": {"good": " I'm sorry, but I can't help with that."}}
+    suites = ["--suite", "harmful-smoke", "--suite", "overrefusal-smoke", "--limit", "4"]
+    out = tmp_path / "cmp"
+    with FakeEndpoint(reply=prefers_good) as ep:
+        result = runner.invoke(
+            app,
+            ["compare", "--model", "base=plain", "--model", "good=good", "--baseline", "base",
+             *suites, "--engine", "scripted", "--judge", "openai:judge", "--judge-base-url",
+             ep.url, "--out", str(out)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    payload = json.loads((out / "winrates.json").read_text())
+    assert [s["name"] for s in payload["manifest"]["scorers"]] == ["refusal", "toxicity", "diversity"]
+    for label, model in (("base", "plain"), ("good", "good")):
+        run_out = tmp_path / f"run-{label}"
+        ran = runner.invoke(
+            app,
+            ["run", "--model", model, "--engine", "scripted", *suites, "--out", str(run_out),
+             "--store", str(tmp_path / f"store-{label}.sqlite")],
+        )  # fmt: skip
+        assert ran.exit_code == 0, ran.output
+        own = json.loads((run_out / "summary.json").read_text())["metrics"]
+        assert payload["scorecard"][label] == own
+        assert {"harmful_compliance_rate", "over_refusal_rate"} <= {m["metric"] for m in own}
+    html = (out / "report.html").read_text()
+    assert html.index('id="scorecard"') < html.index('id="tradeoff"') < html.index('id="header"')
+    assert "Toxicity scores come from" in html and "harmful compliance" in (out / "summary.md").read_text()
+    # --scorers none: no scorecard measures but the win rate, and no trade-off plot.
+    with FakeEndpoint(reply=prefers_good) as ep:
+        bare = runner.invoke(
+            app,
+            ["compare", "--model", "base=plain", "--model", "good=good", "--baseline", "base",
+             *suites, "--engine", "scripted", "--judge", "openai:judge", "--judge-base-url",
+             ep.url, "--scorers", "none", "--out", str(tmp_path / "bare")],
+        )  # fmt: skip
+    assert bare.exit_code == 0, bare.output
+    page = (tmp_path / "bare" / "report.html").read_text()
+    assert 'id="scorecard"' in page and 'id="tradeoff"' not in page and "harmful compliance" not in page
 
 
 def test_failed_judgments_exit_3_and_resume(tmp_path: Path, scripted) -> None:
@@ -221,7 +265,8 @@ def test_compare_on_the_embedded_model_at_two_temperatures(
     # 3 prompts: too few for Bradley-Terry intervals or ranks, so no BT plot, and the page
     # says why; the win rate keeps a (wide) interval.
     page = (out / "report.html").read_text()
-    assert page.count("<svg") == 3 and (out / "summary.md").exists()
+    charts = page[page.index('id="charts"') : page.index('id="judges"')]
+    assert charts.count("<svg") == 3 and (out / "summary.md").exists()
     n_prompts = payload["bradley_terry"]["n_prompts"]
     assert n_prompts <= 3 and f"n = {n_prompts}: too few prompts to tell" in page
     bt = payload["bradley_terry"]["ratings"]

@@ -51,3 +51,24 @@ def test_run_banners() -> None:
     assert said[1].startswith("2 item(s) failed") and said[2] == (
         "Toxicity scores come from detoxify original."
     )
+
+
+def test_card_banners_group_small_measures_by_the_models_they_fall_on() -> None:
+    from reports.scorecard import model_card
+
+    card = model_card(
+        {
+            "a": {"harmful_compliance_rate": share(0.2, 5), "over_refusal_rate": share(0.1, 5)},
+            "b": {"harmful_compliance_rate": share(0.2, 5), "over_refusal_rate": share(0.1, 5)},
+        },
+        {"a": None, "b": share(0.6, 3)},
+    )
+    from reports.banners import card_banners
+
+    assert card_banners(card) == [
+        "Small sample: harmful compliance, over-refusal (n = 5) of a, b; win rate (n = 3) of b. "
+        "Under 10 items the intervals are wide and differences between models cannot be told "
+        "apart."
+    ]
+    big = model_card({"a": {"over_refusal_rate": share(0.1, 10)}, "b": {}})
+    assert card_banners(big) == []

@@ -114,8 +114,39 @@ def test_compare_report_in_chromium(tmp_path: Path) -> None:
                 "length_controlled_winrate": 70.0,
                 "judge_failed": 0,
                 "judge_consistency": {"value": 0.5, "ci_low": 0.1, "ci_high": 0.9, "n": 2},
+                "win_rate_ci": [40.0, 95.0],
+            },
+            {
+                "model": HOSTILE,
+                "avg_length": 30,
+                "win_rate": 30.0,
+                "win_rate_ci": [10.0, 60.0],
+                "n_total": 12,
             },
         ],
+        "scorecard": {
+            label: [
+                {"suite": "all", "metric": "harmful_compliance_rate", "n": 20, **hc},
+                {"suite": "all", "metric": "over_refusal_rate", "n": 20, **orr},
+            ]
+            for label, hc, orr in [
+                (
+                    "base",
+                    {"value": 0.5, "ci_low": 0.3, "ci_high": 0.7},
+                    {"value": 0.1, "ci_low": 0.03, "ci_high": 0.3},
+                ),
+                (
+                    "new",
+                    {"value": 0.2, "ci_low": 0.08, "ci_high": 0.42},
+                    {"value": 0.3, "ci_low": 0.15, "ci_high": 0.52},
+                ),
+                (
+                    HOSTILE,
+                    {"value": 0.6, "ci_low": 0.39, "ci_high": 0.78},
+                    {"value": 0.4, "ci_low": 0.32, "ci_high": 0.5},
+                ),
+            ]
+        },
         "bradley_terry": {
             "reference": "base",
             "n_bootstrap": 100,
@@ -179,19 +210,36 @@ def test_compare_report_in_chromium(tmp_path: Path) -> None:
     parsed = check_inert(dom, "alignment-harness comparison vs base")
     # Judge consistency 50% [10, 90]: under 70%, so the banner says so above the leaderboard,
     # and summary.md carries it; a consistent judge raises none.
+    # And new's win rate rests on 2 pairs: a small-sample banner.
     banners = [a for t, a in parsed.tags if t == "p" and a.get("class") == "banner"]
-    assert len(banners) == 1 and "Unreliable judge (on new vs base): its verdict stays" in dom
+    assert len(banners) == 2 and "Unreliable judge (on new vs base): its verdict stays" in dom
+    assert "Small sample: win rate (n = 2) of new." in dom
     assert dom.index('class="banner"') < dom.index('id="leaderboard"')
     from reports.compare import summary_markdown
 
     said = summary_markdown(stats, manifest)  # Markdown-escaped: \\( \\)
     assert "> **Warning:** Unreliable judge \\(on new vs base\\): its verdict" in said
     stats["models"][1]["judge_consistency"] = {"value": 0.9, "ci_low": 0.8, "ci_high": 1.0, "n": 40}
+    stats["models"][1]["n_total"] = 40
     calm = render_compare_report(stats, manifest, judgments)
     assert 'class="banner"' not in calm and "Warning" not in summary_markdown(stats, manifest)
     ids = [a.get("id") for t, a in parsed.tags if t == "section"]
-    assert ids == ["header", "leaderboard", "charts", "judges", "viewer"]
-    assert sum(1 for t, _ in parsed.tags if t == "svg") == 4
+    assert ids == ["scorecard", "tradeoff", "header", "leaderboard", "charts", "judges", "viewer"]
+    # Charts: forest, BT, heatmap, scatter; the trade-off plot; a bar per scorecard cell
+    # (3 models x harmful compliance, over-refusal; win rate for the two that were judged).
+    assert sum(1 for t, _ in parsed.tags if t == "svg") == 4 + 1 + 3 * 2 + 2
+    card = dom[dom.index('id="scorecard"') : dom.index('id="tradeoff"')]
+    assert "20.0%" in card and "[8.0%, 42.0%] n=20" in card and card.count(">baseline<") == 1
+    # The Pareto fronts: safety vs over-refusal {base, new}; safety vs win rate {new}. The
+    # hostile model is clearly behind base (over-refusal intervals apart); base is behind new
+    # on the second panel only on its point estimates.
+    marks = [a.get("class") or "" for t, a in parsed.tags if t == "circle"]
+    marks = [m for m in marks if "front" in m]
+    assert marks.count("on-front") == 3 and marks.count("off-front") == 3
+    tradeoff = dom[dom.index('id="tradeoff"') : dom.index('id="header"')]
+    assert "the front (point estimates): base, new." in tradeoff
+    assert "base is behind new on the point estimates, but their intervals overlap" in tradeoff
+    assert "is clearly behind base" in tradeoff
     pairs = [a for t, a in parsed.tags if t == "div" and "pair" in (a.get("class") or "")]
     assert [p["data-verdict"] for p in pairs] == ["B", "tie"]
     radios = [a["id"] for t, a in parsed.tags if t == "input"]

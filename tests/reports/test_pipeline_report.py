@@ -77,8 +77,20 @@ def test_pipeline_report_in_chromium(tmp_path: Path) -> None:
     assert parsed.title == "alignment-harness pipeline: smollm2"  # no script ran
     assert "script" not in names and "img" not in names
     assert not any(k.startswith("on") for _, attrs in parsed.tags for k in attrs)
-    # The win rate's interval is the one compare computed (Wilson; not ± 1.96 s.e.).
-    assert "50.0 [12.5, 87.5] (n=3)" in dom and "Wilson" in dom and "1.96" not in dom
-    assert "0.800 (n=3, no interval)" in dom and "40.0 [20.0, 60.0] (n=3)" in dom
+    ids = [a.get("id") for t, a in parsed.tags if t == "section"]
+    assert ids == ["scorecard", "tradeoff", "header", "comparison", "training"]
+    # The scorecard: the win rate's interval is the one compare computed (Wilson; not ± 1.96
+    # s.e.), distinct-2 has none (hollow dot), the base is the baseline.
+    card = dom[dom.index('id="scorecard"') : dom.index('id="tradeoff"')]
+    assert "50.0%<br><small>[12.5%, 87.5%] n=3" in card and "1.96" not in dom
+    assert "0.800<br><small><span" in card and "40.0%<br><small>[20.0%, 60.0%] n=3" in card
+    assert card.count('class="ci"') == 3 * 2 + 2 and card.count(">baseline<") == 1
+    # Every model has the same safety and over-refusal: none dominates another.
+    assert "the front (point estimates): base, dpo, " in dom
+    # n = 3 everywhere: the small-sample banner, before the scorecard.
+    assert dom.index("Small sample: harmful compliance, over-refusal, distinct-2 (n = 3) of base") < dom.index(
+        'id="scorecard"'
+    )
     said = summary_markdown(payload)
-    assert "50.0 [12.5, 87.5] (n=3)" in said and "<script>" not in said
+    assert "| 50.0 [12.5, 87.5] (n=3) |" in said and "<script>" not in said
+    assert "> **Warning:** Small sample" in said and "| baseline |" in said

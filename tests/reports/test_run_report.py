@@ -118,3 +118,27 @@ def test_summary_markdown_is_inert_and_carries_the_scorecard() -> None:
     assert "> **Warning:** Small sample: over-refusal \\(n = 4\\), self-BLEU \\(n = 4\\)." in card
     assert "| over-refusal | 25.0 [10.0, 50.0] (n=4) | lower is better |" in card
     assert "| self-BLEU | 0.200 (n=4: no interval; n = 4: too few answers to tell) |" in card
+
+
+def test_a_run_over_one_suite_has_a_scorecard() -> None:
+    """A run over one suite has no `all` rows: the scorecard takes that suite's."""
+    page = render_run_report(summary(), [item("fine")])
+    card = page[page.index('id="scorecard"') : page.index('id="header"')]
+    assert "over-refusal" in card and "25.0% [5.0%, 70.0%]" in card
+    assert "| over-refusal | 25.0 [5.0, 70.0] (n=4) |" in run_summary_markdown(summary())
+
+
+def test_a_narrow_interval_keeps_two_different_ends() -> None:
+    """Rounding must not make a real interval look zero-width: more decimals where needed."""
+    from reports.text import ci_text
+
+    m = {"suite": "s", "metric": "mean_toxicity", "value": 0.00213, "ci_low": 0.00191,
+         "ci_high": 0.00236, "n": 12, "scorer": "toxicity"}  # fmt: skip
+    assert ci_text(m, digits=3) == "0.0021 [0.0019, 0.0024] (n=12)"
+    assert ci_text({**m, "ci_low": 0.1, "ci_high": 0.3}, digits=3) == "0.002 [0.100, 0.300] (n=12)"
+    found = summary()
+    found["metrics"] = [m, {**m, "metric": "toxic_share", "value": 0.5, "ci_low": 0.49991,
+                            "ci_high": 0.50004}]  # fmt: skip
+    page = render_run_report(found, [item("fine")])
+    assert "0.0021 [0.0019, 0.0024]" in page and "0.0019 – 0.0024" in page
+    assert "50.00% [49.99%, 50.00%]" in page
