@@ -9,6 +9,7 @@ verdict, or it gives over 80% of its decisive verdicts to the first slot
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from harness.stats.intervals import FEW
@@ -71,7 +72,7 @@ def card_banners(card: dict[str, Any]) -> list[str]:
     ]
 
 
-def _share(m: dict[str, Any]) -> str:
+def _share(m: Mapping[str, Any]) -> str:
     ci = (
         f" [{100 * m['ci_low']:.0f}, {100 * m['ci_high']:.0f}]"
         if m.get("ci_low") is not None
@@ -80,9 +81,10 @@ def _share(m: dict[str, Any]) -> str:
     return f"{100 * m['value']:.0f}%{ci} (n={m['n']})"
 
 
-def judge_banners(metrics: dict[str, dict[str, Any]], context: str = "") -> list[str]:
+def judge_banners(metrics: Mapping[str, Mapping[str, Any] | None], context: str = "") -> list[str]:
     """Warnings about the judge from its measures, by name: `consistency_rate` (or
-    `position_consistency`), `parse_rate`, `prefers_first_slot`; `context` says which
+    `position_consistency`), `verdict_share` (of pairs), `parse_rate` (of replies),
+    `prefers_first_slot`; `context` says which
     comparison, where there are several."""
     head = f"Unreliable judge ({context}): " if context else "Unreliable judge: "
     out = []
@@ -91,6 +93,13 @@ def judge_banners(metrics: dict[str, dict[str, Any]], context: str = "") -> list
         out.append(
             f"{head}its verdict stays the same when the answers swap places on only "
             f"{_share(consistency)} of pairs, so most of its pairwise verdicts are ties."
+        )
+    verdicts = metrics.get("verdict_share")
+    if verdicts and verdicts.get("value") is not None and verdicts["value"] < PARSE:
+        out.append(
+            f"{head}only {_share(verdicts)} of pairs got a verdict; the rest had a failed or "
+            "unparsed reply in an order (or, with --inconsistent flag, orders that disagree) "
+            "and are in no win rate."
         )
     parse = metrics.get("parse_rate")
     if parse and parse.get("value") is not None and parse["value"] < PARSE:

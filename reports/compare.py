@@ -32,11 +32,13 @@ def compare_banners(stats: dict[str, Any], manifest: dict[str, Any]) -> list[str
     looks like a precise 50%: said per model, above the scorecard."""
     out = card_banners(compare_card(stats)) + scorer_banners(manifest.get("scorers", []))
     for row in stats["models"]:
-        if row.get("judge_consistency"):
-            out += judge_banners(
-                {"consistency_rate": row["judge_consistency"]},
-                context=f"on {row['model']} vs {stats['baseline']}",
-            )
+        out += judge_banners(
+            {
+                "consistency_rate": row.get("judge_consistency"),
+                "verdict_share": row.get("judge_verdict_share"),
+            },
+            context=f"on {row['model']} vs {stats['baseline']}",
+        )
     return out
 
 

@@ -46,6 +46,7 @@ def pipeline_rows(
                 "metrics": {name: found.get(name) for name, _, _ in HEADLINE},
                 "win_rate_vs_base": win,
                 "judge_consistency": wr.get("judge_consistency"),
+                "judge_verdict_share": wr.get("judge_verdict_share"),
                 "avg_length": wr.get("avg_length"),
             }
         )
@@ -74,10 +75,13 @@ def pipeline_banners(payload: dict[str, Any]) -> list[str]:
     """Small samples, the toxicity model, and an unreliable win-rate judge."""
     out = card_banners(pipeline_card(payload["rows"])) + scorer_banners(payload["scorers"])
     for row in payload["rows"]:
-        if row.get("judge_consistency"):
-            out += judge_banners(
-                {"consistency_rate": row["judge_consistency"]}, context=f"on {row['model']} vs base"
-            )
+        out += judge_banners(
+            {
+                "consistency_rate": row.get("judge_consistency"),
+                "verdict_share": row.get("judge_verdict_share"),
+            },
+            context=f"on {row['model']} vs base",
+        )
     return out
 
 

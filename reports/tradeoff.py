@@ -240,7 +240,9 @@ def tradeoff_svg(pts: Sequence[dict[str, Any]]) -> str:
     else:
         parts.append(
             f'<text x="{PANEL + LEFT}" y="{TOP + PLOT / 2}" font-size="12" fill="#666">'
-            "No win-rate panel: fewer than two of these models have a judged win rate.</text>"
+            "No win-rate panel: fewer than two of these</text>"
+            f'<text x="{PANEL + LEFT}" y="{TOP + PLOT / 2 + 16}" font-size="12" fill="#666">'
+            "models have a judged win rate.</text>"
         )
     step = (WIDTH - 20) / per_line
     for i, line in enumerate(lines):

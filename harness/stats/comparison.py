@@ -99,10 +99,19 @@ def _model_rows(
             fit = lc.get(label)
             row["length_controlled_winrate"] = None if fit is None else fit.winrate
             row["lc_standard_error"] = None if fit is None else fit.standard_error
-            row["judge_failed"] = failed.get((baseline, label), 0)
-            c = rate(consistency.get((baseline, label), []), suite="", metric="consistency")
+        if label != baseline and ((baseline, label) in prefs or (baseline, label) in failed):
+            key = (baseline, label)
+            row["judge_failed"] = failed.get(key, 0)
+            c = rate(consistency.get(key, []), suite="", metric="consistency")
             row["judge_consistency"] = (
                 None if c is None else c.model_dump(include={"value", "ci_low", "ci_high", "n"})
+            )
+            n_verdicts = len(prefs.get(key, {}))
+            v = rate(
+                [True] * n_verdicts + [False] * failed.get(key, 0), suite="", metric="verdicts"
+            )
+            row["judge_verdict_share"] = (
+                None if v is None else v.model_dump(include={"value", "ci_low", "ci_high", "n"})
             )
         rows.append(row)
     return rows, "none" if difficulty is None else difficulty.source

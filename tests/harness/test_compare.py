@@ -190,6 +190,18 @@ def test_failed_judgments_exit_3_and_resume(tmp_path: Path, scripted) -> None:
         r["model"]: r for r in json.loads((tmp_path / "b" / "winrates.json").read_text())["models"]
     }
     assert rows["good"]["win_rate"] == 100.0 and rows["good"]["n_total"] == 12
+    # The first comparison said how many pairs got a verdict, and warned under 90%.
+    first_rows = {
+        r["model"]: r for r in json.loads((tmp_path / "a" / "winrates.json").read_text())["models"]
+    }
+    for model in ("good", "long"):
+        share = first_rows[model]["judge_verdict_share"]
+        assert share["n"] == 12 and share["value"] == first_rows[model]["n_total"] / 12
+        assert share["ci_low"] < share["value"] <= share["ci_high"]
+        warned = f"Unreliable judge \\(on {model} vs base\\): only"
+        assert (warned in (tmp_path / "a" / "summary.md").read_text()) == (share["value"] < 0.9)
+    assert rows["good"]["judge_verdict_share"]["value"] == 1.0
+    assert "got a verdict" not in (tmp_path / "b" / "summary.md").read_text()
 
 
 def test_compare_input_errors(tmp_path: Path, scripted) -> None:

@@ -33,6 +33,10 @@ def test_judge_banners_at_their_thresholds() -> None:
     # The audit's name for consistency counts too; a measure without a value does not.
     assert len(judge_banners({"position_consistency": share(0.5)})) == 1
     assert judge_banners({"parse_rate": {"value": None, "n": 0}}) == []
+    # Pairs without a verdict (compare): warned under 90%, as replies are.
+    assert judge_banners({"verdict_share": share(0.9), "consistency_rate": None}) == []
+    [pairs] = judge_banners({"verdict_share": share(0.0, 16)})
+    assert "only 0% [0, 10] (n=16) of pairs got a verdict" in pairs
 
 
 def test_run_banners() -> None:
