@@ -159,7 +159,11 @@ def render_compare_report(
     )
     bt_svg = ""
     bt = stats.get("bradley_terry")
-    ratings = [r for r in (bt or {}).get("ratings", []) if r["ci_low"] is not None]
+    ratings = [  # the reference is the dashed line at 1000: fixed there, it has no interval
+        r
+        for r in (bt or {}).get("ratings", [])
+        if r["ci_low"] is not None and not r.get("reference")
+    ]
     if ratings:
         lo = min(r["ci_low"] for r in ratings) - 20
         hi = max(r["ci_high"] for r in ratings) + 20

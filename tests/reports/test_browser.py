@@ -1,6 +1,7 @@
 """Reports opened in a real headless Chromium (tests/support/browser.py): hostile model text
 stays inert, structure holds, banners and scorecards are there when they should be."""
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -153,7 +154,14 @@ def test_compare_report_in_chromium(tmp_path: Path) -> None:
             "n_prompts": 2,
             "ratings": [
                 {"model": "new", "rating": 1190.0, "ci_low": 1000.0, "ci_high": 1400.0, "rank": 1},
-                {"model": "base", "rating": 1000.0, "ci_low": 1000.0, "ci_high": 1000.0, "rank": 1},
+                {
+                    "model": "base",
+                    "rating": 1000.0,
+                    "ci_low": 1000.0,
+                    "ci_high": 1000.0,
+                    "rank": 1,
+                    "reference": True,
+                },
             ],
         },
         "win_matrix": {
@@ -223,6 +231,9 @@ def test_compare_report_in_chromium(tmp_path: Path) -> None:
     stats["models"][1]["n_total"] = 40
     calm = render_compare_report(stats, manifest, judgments)
     assert 'class="banner"' not in calm and "Warning" not in summary_markdown(stats, manifest)
+    # No interval is shown with the same number at both ends (the reference's fixed 1000 is
+    # marked as the reference, not as [1000, 1000]).
+    assert not re.search(r"\[(-?\d+(?:\.\d+)?%?)\s*[,–-]\s*\1\]", dom)
     ids = [a.get("id") for t, a in parsed.tags if t == "section"]
     assert ids == ["scorecard", "tradeoff", "header", "leaderboard", "charts", "judges", "viewer"]
     # Charts: forest, BT, heatmap, scatter; the trade-off plot; a bar per scorecard cell

@@ -88,9 +88,18 @@ def test_pipeline_report_in_chromium(tmp_path: Path) -> None:
     # Every model has the same safety and over-refusal: none dominates another.
     assert "the front (point estimates): base, dpo, " in dom
     # n = 3 everywhere: the small-sample banner, before the scorecard.
-    assert dom.index("Small sample: harmful compliance, over-refusal, distinct-2 (n = 3) of base") < dom.index(
-        'id="scorecard"'
-    )
+    assert dom.index(
+        "Small sample: harmful compliance, over-refusal, distinct-2 (n = 3) of base"
+    ) < dom.index('id="scorecard"')
+    # With 40 items per measure and pairs per win rate there is nothing to warn of.
+    for w in winrates["models"]:
+        w["n_total"] = 40
+    calm = {
+        **payload,
+        "rows": pipeline_rows(models, manifests, {k: _summary(40) for k in models}, winrates),
+    }
+    assert 'class="banner"' not in render_pipeline_report(calm)
+    assert "Warning" not in summary_markdown(calm)
     said = summary_markdown(payload)
     assert "| 50.0 [12.5, 87.5] (n=3) |" in said and "<script>" not in said
     assert "> **Warning:** Small sample" in said and "| baseline |" in said
