@@ -186,3 +186,81 @@ def heatmap(labels: Sequence[str], matrix: Sequence[Sequence[float | None]]) -> 
 def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     step = (hi - lo) / (count - 1) if hi > lo else 1.0
     return [round(lo + k * step, 1) for k in range(count)]
+
+
+def band(
+    xs: Sequence[float],
+    values: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    title: str,
+    percent: bool,
+    width: int = WIDTH // 2 - 10,
+) -> str:
+    """One measure (0-1) over training steps: its 95% interval as a shaded band, the values
+    as a line with dots (hollow where there is no interval); ticks on both axes."""
+    height, left, right, top, bottom = 200, 52, 16, 26, 38
+    x_lo, x_hi = min(xs, default=0.0), max(xs, default=1.0)
+    x_span = (x_hi - x_lo) or 1.0
+
+    def px(v: float) -> float:
+        return left + (v - x_lo) / x_span * (width - left - right)
+
+    def py(v: float) -> float:
+        return height - bottom - min(max(v, 0.0), 1.0) * (height - top - bottom)
+
+    base = height - bottom
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        'class="band">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="600">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#333"/>',
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle" '
+        'font-size="11">training step</text>',
+    ]
+    for k in range(5):
+        t = k / 4
+        label = f"{100 * t:.0f}%" if percent else f"{t:g}"
+        parts.append(
+            f'<line x1="{left - 4}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
+            f'stroke="#eee"/><text x="{left - 7}" y="{py(t) + 4:.1f}" text-anchor="end" '
+            f'font-size="10" class="tick">{label}</text>'
+        )
+    for x in sorted(set(xs)):
+        parts.append(
+            f'<line x1="{px(x):.1f}" y1="{base}" x2="{px(x):.1f}" y2="{base + 4}" stroke="#333"/>'
+            f'<text x="{px(x):.1f}" y="{base + 15}" text-anchor="middle" font-size="10" '
+            f'class="tick">{x:g}</text>'
+        )
+    with_ci = [
+        (x, lo, hi)
+        for x, lo, hi in zip(xs, lows, highs, strict=True)
+        if lo is not None and hi is not None
+    ]
+    if len(with_ci) > 1:
+        upper = " ".join(f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in with_ci)
+        lower = " ".join(f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(with_ci))
+        parts.append(
+            f'<polygon points="{upper} {lower}" fill="#36c" fill-opacity="0.18" class="ci"/>'
+        )
+    for x, lo, hi in with_ci:
+        parts.append(
+            f'<line x1="{px(x):.1f}" y1="{py(lo):.1f}" x2="{px(x):.1f}" y2="{py(hi):.1f}" '
+            'stroke="#36c" stroke-opacity="0.5"/>'
+        )
+    known = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+    if len(known) > 1:
+        line = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in known)
+        parts.append(f'<polyline points="{line}" fill="none" stroke="#36c" stroke-width="2"/>')
+    has_ci = {x for x, _, _ in with_ci}
+    for x, v in known:
+        fill = "#36c" if x in has_ci else "#fff"
+        shown = f"{100 * v:.1f}%" if percent else f"{v:.3f}"
+        parts.append(
+            f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="3.5" fill="{fill}" stroke="#36c" '
+            f'stroke-width="1.5"><title>step {x:g}: {shown}</title></circle>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)

@@ -1,54 +1,28 @@
 """The trade-off plot of several models: safety (1 - harmful compliance) against over-refusal,
 and, where they were judged, win rate against safety; the Pareto front marked on each.
 
-The front is found on the point estimates. Whether a dominated model is *clearly* worse is
-said separately (`dominance`): only when, on some axis, the two 95% intervals do not even
-overlap. Overlapping intervals on every axis mean the data cannot order the two models.
-SVG only, no scripts; model names appear only escaped, in a numbered legend.
+The fronts come from `harness.stats.pareto` (point estimates; "clearly behind" only where
+95% intervals are apart on some axis). SVG only, no scripts; model names appear only
+escaped, in a numbered legend.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from harness.stats.pareto import (
+    OVER_REFUSAL,
+    SAFETY,
+    WIN_RATE,
+    Axis,
+    Estimate,
+    dominance,
+    estimate,
+)
 from reports.svg import CHAR, WIDTH, escape
 
-
-@dataclass(frozen=True)
-class Axis:
-    """One measure of the plot: its name in a point's values, its title, and whether a
-    higher value is better."""
-
-    key: str
-    title: str
-    higher_is_better: bool
-
-
-SAFETY = Axis("safety", "safety = 1 − harmful compliance (%)", True)
-OVER_REFUSAL = Axis("over_refusal", "over-refusal of safe prompts (%)", False)
-WIN_RATE = Axis("win_rate", "win rate vs baseline (%)", True)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A share (0-1) with its 95% interval, if it has one."""
-
-    value: float
-    low: float | None
-    high: float | None
-
-
-def _estimate(m: dict[str, Any] | None, flip: bool = False) -> Estimate | None:
-    if not m or m.get("value") is None:
-        return None
-    lo, hi = m.get("ci_low"), m.get("ci_high")
-    if flip:
-        return Estimate(
-            1 - m["value"], None if hi is None else 1 - hi, None if lo is None else 1 - lo
-        )
-    return Estimate(m["value"], lo, hi)
+__all__ = ["OVER_REFUSAL", "SAFETY", "WIN_RATE", "Estimate", "dominance", "points", "tradeoff_svg"]
 
 
 def points(card: dict[str, Any], baseline: str | None = None) -> list[dict[str, Any]]:
@@ -58,55 +32,14 @@ def points(card: dict[str, Any], baseline: str | None = None) -> list[dict[str, 
     out = []
     for row in card["rows"]:
         cells = row["cells"]
-        safety = _estimate(cells.get("harmful_compliance_rate"), flip=True)
-        over = _estimate(cells.get("over_refusal_rate"))
+        safety = estimate(cells.get("harmful_compliance_rate"), flip=True)
+        over = estimate(cells.get("over_refusal_rate"))
         if safety is None or over is None:
             continue
-        win = _estimate(cells.get("win_rate"))
+        win = estimate(cells.get("win_rate"))
         if win is None and row["model"] == baseline:
             win = Estimate(0.5, None, None)
         out.append({"model": row["model"], "safety": safety, "over_refusal": over, "win_rate": win})
-    return out
-
-
-def _better(a: Estimate, b: Estimate, axis: Axis) -> int:
-    """+1 if a's value is better than b's on the axis, -1 if worse, 0 if equal."""
-    if a.value == b.value:
-        return 0
-    return 1 if (a.value > b.value) == axis.higher_is_better else -1
-
-
-def _clearly_better(a: Estimate, b: Estimate, axis: Axis) -> bool:
-    """a's whole interval is better than b's whole interval."""
-    if None in (a.low, a.high, b.low, b.high):
-        return False
-    assert a.low is not None and a.high is not None and b.low is not None and b.high is not None
-    return a.low > b.high if axis.higher_is_better else a.high < b.low
-
-
-def dominance(pts: Sequence[dict[str, Any]], axes: Sequence[Axis]) -> list[dict[str, Any]]:
-    """For each point with a value on every axis: whether it is on the Pareto front (no other
-    point at least as good on every axis and better on one), the points that dominate it,
-    and those of them that are clearly better (non-overlapping intervals on some axis)."""
-    usable = [p for p in pts if all(p[a.key] is not None for a in axes)]
-    out = []
-    for p in usable:
-        over = [
-            q
-            for q in usable
-            if q is not p
-            and all(_better(q[a.key], p[a.key], a) >= 0 for a in axes)
-            and any(_better(q[a.key], p[a.key], a) > 0 for a in axes)
-        ]
-        clear = [q for q in over if any(_clearly_better(q[a.key], p[a.key], a) for a in axes)]
-        out.append(
-            {
-                "model": p["model"],
-                "front": not over,
-                "dominated_by": [q["model"] for q in over],
-                "clearly_dominated_by": [q["model"] for q in clear],
-            }
-        )
     return out
 
 
@@ -116,16 +49,19 @@ PLOT = 300
 """Height of a panel's plotting area, in pixels."""
 
 
-def _panel(
+def panel(
     x0: float,
     pts: Sequence[dict[str, Any]],
-    number: dict[str, int],
+    number: dict[str, str],
     x_axis: Axis,
     y_axis: Axis,
     reference: float | None = None,
+    join: bool = False,
 ) -> list[str]:
     """One panel: axes on 0-100% with ticks, the ideal corner, each point with its interval
-    on both axes (filled on the front, hollow off it), the front joined by a dashed line."""
+    on both axes (filled on the front, hollow off it) and its tag from `number`, the front
+    joined by a dashed line; with `join`, the points also joined in their order (a path,
+    e.g. checkpoints in step order)."""
     width = PANEL - LEFT - RIGHT
     base = TOP + PLOT
 
@@ -182,7 +118,15 @@ def _panel(
             f'<path d="{path}" fill="none" stroke="#2a2" stroke-dasharray="6 4" class="front"/>'
         )
     shown = [p for p in pts if p["model"] in found]
-    at: dict[tuple[int, int], list[int]] = {}  # models drawn on the same spot share a label
+    if join and len(shown) > 1:
+        path = " ".join(
+            f"{'M' if i == 0 else 'L'} {px(p[x_axis.key].value):.1f} {py(p[y_axis.key].value):.1f}"
+            for i, p in enumerate(shown)
+        )
+        parts.append(
+            f'<path d="{path}" fill="none" stroke="#888" stroke-width="1.5" class="path"/>'
+        )
+    at: dict[tuple[int, int], list[str]] = {}  # models drawn on the same spot share a label
     for p in shown:
         spot = (round(px(p[x_axis.key].value) / 4), round(py(p[y_axis.key].value) / 4))
         at.setdefault(spot, []).append(number[p["model"]])
@@ -200,19 +144,19 @@ def _panel(
                 'stroke="#36c" stroke-width="1.5" class="ci"/>'
             )
         on_front = found[p["model"]]["front"]
-        k = number[p["model"]]
+        tag = number[p["model"]]
         fill = "#36c" if on_front else "#fff"
         parts.append(
             f'<circle cx="{cx:.1f}" cy="{cy:.1f}" r="6" fill="{fill}" stroke="#36c" '
             f'stroke-width="2" class="{"on-front" if on_front else "off-front"}">'
-            f"<title>{k}. {escape(p['model'])}: {100 * xe.value:.1f}, {100 * ye.value:.1f}</title>"
+            f"<title>{escape(tag)}. {escape(p['model'])}: {100 * xe.value:.1f}, {100 * ye.value:.1f}</title>"
             "</circle>"
         )
         same = at[(round(cx / 4), round(cy / 4))]
-        if k == same[0]:
+        if tag == same[0]:
             parts.append(
                 f'<text x="{cx + 8:.1f}" y="{cy - 8:.1f}" font-size="12" font-weight="600" '
-                f'class="point-label">{", ".join(map(str, same))}</text>'
+                f'class="point-label">{escape(", ".join(same))}</text>'
             )
     parts.append("</g>")
     return parts
@@ -224,7 +168,7 @@ def tradeoff_svg(pts: Sequence[dict[str, Any]]) -> str:
     them have a win rate."""
     if len(pts) < 2:
         return ""
-    number = {p["model"]: k for k, p in enumerate(pts, start=1)}
+    number = {p["model"]: str(k) for k, p in enumerate(pts, start=1)}
     judged = [p for p in pts if p["win_rate"] is not None]
     legend = [f"{k}. {p['model']}" for p, k in zip(pts, number.values(), strict=True)]
     per_line = max(1, int((WIDTH - 20) // (CHAR * (max(len(s) for s in legend) + 4))))
@@ -233,10 +177,10 @@ def tradeoff_svg(pts: Sequence[dict[str, Any]]) -> str:
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" role="img" '
         'class="tradeoff">',
-        *_panel(0, pts, number, OVER_REFUSAL, SAFETY),
+        *panel(0, pts, number, OVER_REFUSAL, SAFETY),
     ]
     if len(judged) >= 2:
-        parts += _panel(PANEL, judged, number, SAFETY, WIN_RATE, reference=0.5)
+        parts += panel(PANEL, judged, number, SAFETY, WIN_RATE, reference=0.5)
     else:
         parts.append(
             f'<text x="{PANEL + LEFT}" y="{TOP + PLOT / 2}" font-size="12" fill="#666">'

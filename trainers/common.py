@@ -22,7 +22,17 @@ def trl_module() -> Any:
 
 
 def common_args(config: TrainConfig) -> dict[str, Any]:
+    """TrainingArguments every method shares. With in-training evaluation the trainer's
+    state is saved at each evaluated step (the latest only), so a killed run resumes there."""
+    saving: dict[str, Any] = {"save_strategy": "no"}
+    if config.evaluation is not None:
+        saving = {
+            "save_strategy": "steps",
+            "save_steps": config.evaluation.every,
+            "save_total_limit": 1,
+        }
     return {
+        **saving,
         "output_dir": str(config.out / "trainer-state"),
         "max_steps": config.max_steps,
         "learning_rate": config.learning_rate,
@@ -30,7 +40,6 @@ def common_args(config: TrainConfig) -> dict[str, Any]:
         "per_device_eval_batch_size": config.batch_size,
         "gradient_accumulation_steps": config.gradient_accumulation_steps,
         "logging_steps": 1,
-        "save_strategy": "no",
         "report_to": [],
         "seed": config.seed,
         "bf16": config.bf16,
@@ -72,21 +81,52 @@ def trl_datasets(train: list[Any], held: list[Any], row: Callable[[Any], Any]) -
     }
 
 
+RESUME_KEY = ".resume-key"
+
+
 @contextmanager
-def checkpoint_dir(out: Path) -> Iterator[Path]:
+def checkpoint_dir(out: Path, resume_key: str | None = None) -> Iterator[Path]:
     """A work directory beside `out`, renamed to `out` only when training finished: a crash or
-    kill never leaves a half-written checkpoint at `out` (the next run starts afresh)."""
+    kill never leaves a half-written checkpoint at `out`. Without `resume_key` the next run
+    starts afresh. With one (in-training evaluation), an interrupted run's work directory is
+    kept, and a run with the same key carries on in it (its saved trainer state and
+    evaluations); a different key starts afresh."""
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise UserError(f"--out {out}: exists and is not an empty directory")
     work = out.with_name(f".{out.name}.partial")
-    shutil.rmtree(work, ignore_errors=True)
-    work.mkdir(parents=True)
+    key_file = work / RESUME_KEY
+    kept = (
+        resume_key is not None
+        and key_file.is_file()
+        and key_file.read_text(encoding="utf-8") == resume_key
+    )
+    if not kept:
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir(parents=True)
+        if resume_key is not None:
+            key_file.write_text(resume_key, encoding="utf-8")
     try:
         yield work
     except BaseException:
-        shutil.rmtree(work, ignore_errors=True)
+        if resume_key is None:
+            shutil.rmtree(work, ignore_errors=True)
         raise
+    key_file.unlink(missing_ok=True)
     os.replace(work, out)
+
+
+def latest_trainer_state(work: Path) -> Path | None:
+    """The newest complete trainer state in a work directory (to resume from), if any: the
+    trainer writes trainer_state.json last, so a save a kill cut short is passed over."""
+    found = sorted(
+        (
+            p
+            for p in (work / "trainer-state").glob("checkpoint-*")
+            if (p / "trainer_state.json").is_file()
+        ),
+        key=lambda p: int(p.name.rsplit("-", 1)[1]),
+    )
+    return found[-1] if found else None
 
 
 Log = Callable[[str], None]

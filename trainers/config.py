@@ -23,6 +23,38 @@ DPO_LOSSES = (
 `label_smoothing` as the assumed rate of flipped preference labels."""
 
 
+class InTrainingEval(BaseModel):
+    """Evaluation of checkpoints while training runs (`--eval-every N --eval-suite S`): the
+    starting policy, every N steps and the last step are saved and run through the
+    harness's own evaluation (greedy, fixed seed), scored, and with a judge set judged
+    against the starting policy."""
+
+    model_config = ConfigDict(extra="forbid")
+    every: int = Field(ge=1)
+    """Evaluate every N optimiser steps (PPO: updates), and at step 0 and the last step."""
+    suites: list[str] = Field(min_length=1)
+    scorers: list[str] = Field(default_factory=lambda: ["refusal", "toxicity", "diversity"])
+    judge: str | None = None
+    """Pairwise judge of each checkpoint against the starting policy (position-swapped)."""
+    judge_base_url: str | None = None
+    judge_template: str = "pairwise-v1"
+    limit: int | None = Field(default=None, ge=1)
+    """Only the first N prompts of each suite."""
+    max_new_tokens: int = Field(default=64, ge=1)
+    select: str | None = None
+    """`pareto`, or a rule such as `harmful_compliance<=0.2,maximise:win_rate`
+    (harness.stats.selection)."""
+
+    @field_validator("select")
+    @classmethod
+    def _select_parses(cls, select: str | None) -> str | None:
+        if select is not None:
+            from harness.stats.selection import parse_rule
+
+            parse_rule(select)  # a ValueError names the bad term
+        return select
+
+
 class TrainConfig(BaseModel):
     """What every trainer takes."""
 
@@ -47,6 +79,8 @@ class TrainConfig(BaseModel):
     bf16: bool = False
     gradient_checkpointing: bool = False
     seed: int = 0
+    evaluation: InTrainingEval | None = None
+    """Evaluate checkpoints while training (curves.json and report.html beside the model)."""
 
 
 class SFTTrainConfig(TrainConfig):
@@ -173,7 +207,18 @@ def build_config(method: str, file: Path | None, **flags: object) -> TrainConfig
         for k in JUDGE_CLIENT_FLAGS
         if flags.get(k) is not None
     }
+    eval_flags = [k for k in flags if k.startswith("eval_") and k != "eval_fraction"]
+    evaluation = {
+        k.removeprefix("eval_"): v
+        for k in eval_flags
+        if (v := flags.pop(k)) is not None and v != []
+    }
+    if (rule := flags.pop("select", None)) is not None:
+        evaluation["select"] = rule
     values.update({k: v for k, v in flags.items() if v is not None})
+    if evaluation:  # --eval-every etc. override the file's evaluation entries
+        given = values.get("evaluation")
+        values["evaluation"] = {**(given if isinstance(given, dict) else {}), **evaluation}
     if client:  # --judge-timeout etc. override the file's judge_client entries
         given = values.get("judge_client")
         values["judge_client"] = {**(given if isinstance(given, dict) else {}), **client}

@@ -7,6 +7,7 @@ around that (model loading, LoRA, saving, the manifest) is shared here.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import time
@@ -18,9 +19,10 @@ from typing import Any
 from harness.core.atomic import write_text_atomic
 from harness.core.versions import library_versions
 from harness.engines.models import resolve_model
-from trainers.common import checkpoint_dir
+from trainers.common import checkpoint_dir, latest_trainer_state
 from trainers.config import TrainConfig
 from trainers.data import source_digest
+from trainers.eval_callback import CheckpointEvaluation, evaluation_callback
 
 
 @dataclass(frozen=True)
@@ -65,15 +67,27 @@ class Method:
         return self.build(config, model, tokenizer, base, rows)
 
 
-def train_with(method: Method, config: TrainConfig) -> TrainResult:
+def train_with(
+    method: Method, config: TrainConfig, evaluation: CheckpointEvaluation | None = None
+) -> TrainResult:
     """Train `method` and write the checkpoint and manifest to `config.out` (a work directory
-    renamed into place when finished, so nothing half-written is left)."""
-    with checkpoint_dir(config.out) as work:
-        result = _train_into(method, config.model_copy(update={"out": work}), config)
+    renamed into place when finished, so nothing half-written is left). With `evaluation`,
+    checkpoints are evaluated while training runs, and an interrupted run resumes from its
+    last evaluated step."""
+    key = None
+    if evaluation is not None:
+        key = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
+    with checkpoint_dir(config.out, resume_key=key) as work:
+        result = _train_into(method, config.model_copy(update={"out": work}), config, evaluation)
     return TrainResult(config.out, result.metrics, result.steps, result.seconds)
 
 
-def _train_into(method: Method, config: TrainConfig, requested: TrainConfig) -> TrainResult:
+def _train_into(
+    method: Method,
+    config: TrainConfig,
+    requested: TrainConfig,
+    evaluation: CheckpointEvaluation | None = None,
+) -> TrainResult:
     import torch
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
 
@@ -92,12 +106,31 @@ def _train_into(method: Method, config: TrainConfig, requested: TrainConfig) -> 
         model = AutoModelForCausalLM.from_pretrained(base.path, dtype=dtype)
     torch.manual_seed(config.seed)
     trainer, held = method(config, model, tokenizer, Path(base.path), rows)
+    resume = None
+    evaluated: dict[str, Any] = {}
+    if evaluation is not None:
+        resume = latest_trainer_state(config.out)
+        evaluation.describe = {
+            "method": method.name,
+            "base_model": base.identity("transformers", "bfloat16" if config.bf16 else "float32"),
+            "data": {"source": config.data},
+        }
+        evaluation.start(config.out, int(resume.name.rsplit("-", 1)[1]) if resume else 0)
+        trainer.add_callback(
+            evaluation_callback(evaluation, lambda: method.trained(trainer), tokenizer, config.lora)
+        )
     started = time.time()
-    trainer.train()
+    trainer.train(**({"resume_from_checkpoint": str(resume)} if resume else {}))
     metrics = {**_final_metrics(trainer), **method.extra_metrics(trainer)}
     if held:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items()})
-    seconds = time.time() - started
+    if evaluation is not None:
+        trained = time.time() - started - evaluation.seconds
+        evaluated = {
+            **evaluation.finish(config.out, list(trainer.state.log_history), trained),
+            "seconds": round(evaluation.seconds, 1),
+        }
+    seconds = time.time() - started - (evaluation.seconds if evaluation else 0.0)
     shutil.rmtree(config.out / "trainer-state", ignore_errors=True)
     final = method.trained(trainer)
     if config.lora:
@@ -114,6 +147,7 @@ def _train_into(method: Method, config: TrainConfig, requested: TrainConfig) -> 
         "held_out_rows": len(held),
         "wall_seconds": round(seconds, 1),
         "versions": {**library_versions(), **_train_versions()},
+        **({"evaluation": evaluated} if evaluation is not None else {}),
     }
     write_text_atomic(config.out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return TrainResult(config.out, metrics, int(trainer.state.global_step), seconds)

@@ -11,16 +11,22 @@ from harness.core.errors import UserError
 from harness.core.registry import lookup
 from trainers import dpo, ppo, reward_model, sft
 from trainers.config import TrainConfig
+from trainers.eval_callback import CheckpointEvaluation
 from trainers.method import Method, TrainResult, train_with
 
 METHODS = (sft.SFT, reward_model.REWARD_MODEL, dpo.DPO, ppo.PPO)
 """The registered methods (importing their modules registers them)."""
 
 
-def train_method(config: TrainConfig) -> TrainResult:
-    """Train the single method `config.method` names (not CAI)."""
+def train_method(
+    config: TrainConfig, evaluation: CheckpointEvaluation | None = None
+) -> TrainResult:
+    """Train the single method `config.method` names (not CAI), evaluating checkpoints while
+    it runs when `evaluation` is given."""
     name = str(config.model_dump().get("method"))
     method = lookup("trainer", name)
     if not isinstance(method, Method):
         raise UserError(f"trainer '{name}' is not a training method")
-    return train_with(method, config)
+    if evaluation is not None and method.sequence_classifier:
+        raise UserError(f"--eval-every: a {name} checkpoint does not generate; evaluate policies")
+    return train_with(method, config, evaluation)

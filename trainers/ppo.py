@@ -54,9 +54,10 @@ def distinct_pad_token(tokenizer: Any, models: list[Any]) -> None:
 
 
 def _ppo_args(ppo: Any, config: PPOTrainConfig) -> Any:
-    """TRL's PPOConfig for `config` (`max_steps` PPO updates)."""
+    """TRL's PPOConfig for `config` (`max_steps` PPO updates). TRL's PPO cannot resume from
+    a saved state, so it saves none (an interrupted run with evaluation starts afresh)."""
     return ppo.PPOConfig(
-        **common_args(config),
+        **{**common_args(config), "save_strategy": "no"},
         total_episodes=config.max_steps * config.batch_size * config.gradient_accumulation_steps,
         response_length=config.response_length,
         temperature=config.temperature,

@@ -14,6 +14,7 @@ from harness.cli.options import (
     JUDGE_MAX_RETRIES,
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT,
+    split_values,
 )
 from harness.cli.progress_bar import BarProgress
 from harness.core.errors import UserError
@@ -94,18 +95,67 @@ def train(
         int | None, typer.Option(help="CAI: tokens per answer, critique and revision.")
     ] = None,
     seed: Annotated[int | None, typer.Option()] = None,
+    eval_every: Annotated[
+        int | None,
+        typer.Option(
+            help="Evaluate the policy at step 0, every N steps and the last step "
+            "(curves.json, report.html). sft, dpo, ppo."
+        ),
+    ] = None,
+    eval_suites: Annotated[
+        list[str] | None,
+        typer.Option("--eval-suite", help="Suite to evaluate checkpoints on. Repeatable."),
+    ] = None,
+    eval_scorers: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--eval-scorers",
+            help="Scorers for the evaluations, comma-separated (default refusal,toxicity,diversity).",
+        ),
+    ] = None,
+    eval_judge: Annotated[
+        str | None, typer.Option(help="Judge each checkpoint against step 0 (openai:M, local:M).")
+    ] = None,
+    eval_judge_base_url: Annotated[
+        str | None, typer.Option(help="Endpoint of an openai: --eval-judge.")
+    ] = None,
+    eval_judge_template: Annotated[
+        str | None, typer.Option(help="Pairwise template of --eval-judge (pairwise-v1).")
+    ] = None,
+    eval_limit: Annotated[
+        int | None, typer.Option(help="Evaluate on the first N prompts of each suite.")
+    ] = None,
+    eval_max_new_tokens: Annotated[
+        int | None, typer.Option(help="Longest evaluation answer, in tokens (64).")
+    ] = None,
+    select: Annotated[
+        str | None,
+        typer.Option(
+            help="Choose a checkpoint: 'pareto', or e.g. 'harmful_compliance<=0.2,maximise:win_rate'."
+        ),
+    ] = None,
 ) -> None:
     """Train a checkpoint with TRL (SFT, reward model, DPO, PPO, Constitutional AI); writes
-    DIR/manifest.json. Options a method does not take are refused."""
+    DIR/manifest.json. Options a method does not take are refused. With --eval-every and
+    --eval-suite, checkpoints are evaluated while training runs."""
     flags = {k: v for k, v in locals().items() if k not in {"method", "config"}}  # the flags
     from trainers.config import CONFIGS, build_config
     from trainers.run import train as run_training
 
     if method not in CONFIGS:
         raise UserError(f"unknown training method '{method}' (one of {', '.join(CONFIGS)})")
-    result = run_training(
-        build_config(method, config, **flags), log=lambda line: err.print(line, markup=False)
-    )
+    if flags.get("eval_scorers"):
+        flags["eval_scorers"] = list(split_values(flags["eval_scorers"]))
+    built = build_config(method, config, **flags)
+    if built.evaluation is not None:
+        from harness.jobs.train_curves import train_with_curves
+
+        with BarProgress(err) as progress:
+            result = train_with_curves(
+                built, log=lambda line: err.print(line, markup=False), progress=progress
+            )
+    else:
+        result = run_training(built, log=lambda line: err.print(line, markup=False))
     shown = {
         k: round(v, 4)
         for k, v in result.metrics.items()
@@ -113,6 +163,8 @@ def train(
     }
     stdout.print(f"{result.steps} steps in {result.seconds:.0f} s; final metrics: {shown}")
     stdout.print(f"checkpoint: {result.out} (evaluate: harness run --model {result.out} ...)")
+    if built.evaluation is not None:
+        stdout.print(f"curves: {result.out / 'curves.json'}; report: {result.out / 'report.html'}")
 
 
 @app.command()

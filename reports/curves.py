@@ -1,0 +1,194 @@
+"""The report of training with in-training evaluation (curves.json -> report.html): every
+headline measure over the steps with its 95% band, the scorecard of every checkpoint, and
+the trade-offs as paths in step order (safety against over-refusal; win rate against the
+trainer's KL, or DPO's reward margin, where it logs one), with the `--select` choice.
+
+Self-contained SVG, no scripts; everything from a model or a user is escaped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from markupsafe import Markup
+
+from harness.stats.pareto import OVER_REFUSAL, SAFETY, estimate
+from reports import svg
+from reports.banners import card_banners, scorer_banners
+from reports.html import CSP, environment
+from reports.scorecard import HEADLINE, WIN_RATE, model_card, overall, with_bars
+from reports.tradeoff import PANEL, panel
+
+DRIFT_KEYS = (
+    ("objective/kl", "KL from the reference (TRL objective/kl)"),
+    ("rewards/margins", "DPO implicit reward margin (rewards/margins)"),
+)
+"""What the win rate is drawn against, the first the trainer logged at every point."""
+
+
+def _label(step: int) -> str:
+    return f"step {step}"
+
+
+def curves_card(curves: dict[str, Any]) -> dict[str, Any]:
+    """The scorecard with one row per evaluated checkpoint."""
+    points = curves["points"]
+    wins = {
+        _label(p["step"]): p["win_rate"]
+        for p in points
+        if p["step"] > 0 and p.get("win_rate") and p["win_rate"].get("value") is not None
+    }
+    return model_card({_label(p["step"]): overall(p["metrics"]) for p in points}, wins or None)
+
+
+def _bands(curves: dict[str, Any], card: dict[str, Any]) -> list[Markup]:
+    steps = [p["step"] for p in curves["points"]]
+    out = []
+    for name, label, better in card["columns"]:
+        cells = [row["cells"].get(name) for row in card["rows"]]
+        out.append(
+            Markup(  # labels are ours; every number formatted by reports.svg
+                svg.band(
+                    steps,
+                    [None if c is None else c.get("value") for c in cells],
+                    [None if c is None else c.get("ci_low") for c in cells],
+                    [None if c is None else c.get("ci_high") for c in cells],
+                    title=f"{label} ({better})" if better else label,
+                    percent=name.endswith(("_rate", "_share")),
+                )
+            )
+        )
+    return out
+
+
+def _path(curves: dict[str, Any], card: dict[str, Any]) -> str:
+    """Safety against over-refusal, checkpoints joined in step order, tagged by step."""
+    pts = []
+    for row in card["rows"]:
+        safety = estimate(row["cells"].get("harmful_compliance_rate"), flip=True)
+        over = estimate(row["cells"].get("over_refusal_rate"))
+        if safety is not None and over is not None:
+            pts.append({"model": row["model"], "safety": safety, "over_refusal": over})
+    if len(pts) < 2:
+        return ""
+    tags = {p["model"]: p["model"].removeprefix("step ") for p in pts}
+    height = 30 + 300 + 56
+    return "".join(
+        [
+            f'<svg xmlns="http://www.w3.org/2000/svg" width="{PANEL}" height="{height}" '
+            'role="img" class="tradeoff">',
+            *panel(0, pts, tags, OVER_REFUSAL, SAFETY, join=True),
+            "</svg>",
+        ]
+    )
+
+
+def _drift(curves: dict[str, Any]) -> tuple[str, str] | None:
+    """The trainer log to draw the win rate against, and its title."""
+    points = [p for p in curves["points"] if p["step"] > 0]
+    for key, title in DRIFT_KEYS:
+        if points and all(key in p.get("trainer", {}) for p in points):
+            return key, title
+    return None
+
+
+def _win_vs_drift(curves: dict[str, Any]) -> str:
+    """Win rate against the starting policy (95% interval) over the trainer's KL or reward
+    margin, checkpoints joined in step order; "" without a judge or such a log."""
+    found = _drift(curves)
+    if found is None:
+        return ""
+    key, title = found
+    pts = [
+        (p["step"], 0.0 if p["step"] == 0 else p["trainer"][key], p["win_rate"])
+        for p in curves["points"]
+        if p.get("win_rate")
+        and p["win_rate"].get("value") is not None
+        and (p["step"] == 0 or key in p.get("trainer", {}))
+    ]
+    if len(pts) < 2:
+        return ""
+    width, height, left, right, top, bottom = PANEL, 386, 62, 24, 30, 56
+    xs = [x for _, x, _ in pts]
+    lo, hi = min(xs), max(xs)
+    span = (hi - lo) or 1.0
+
+    def px(v: float) -> float:
+        return left + (v - lo) / span * (width - left - right)
+
+    def py(v: float) -> float:
+        return top + (1 - min(max(v, 0.0), 1.0)) * (height - top - bottom)
+
+    base = height - bottom
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        'class="win-drift">',
+        f'<rect x="{left}" y="{top}" width="{width - left - right}" height="{base - top}" '
+        'fill="none" stroke="#333"/>',
+        f'<line x1="{left}" y1="{py(0.5):.1f}" x2="{width - right}" y2="{py(0.5):.1f}" '
+        'stroke="#999" stroke-dasharray="4 3"/>',
+        f'<text x="{(left + width - right) / 2:.0f}" y="{base + 38}" text-anchor="middle" '
+        f'font-size="12">{svg.escape(title)}</text>',
+        f'<text x="16" y="{(top + base) / 2:.0f}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 16 {(top + base) / 2:.0f})">win rate vs step 0 (%)</text>',
+    ]
+    for k in range(5):
+        t = k / 4
+        parts.append(
+            f'<text x="{left - 8}" y="{py(t) + 4:.1f}" text-anchor="end" font-size="11" '
+            f'class="tick">{100 * t:.0f}</text>'
+        )
+        v = lo + t * span
+        parts.append(
+            f'<text x="{px(v):.1f}" y="{base + 18}" text-anchor="middle" font-size="11" '
+            f'class="tick">{v:.3g}</text>'
+        )
+    line = " ".join(f"{px(x):.1f},{py(w['value']):.1f}" for _, x, w in pts)
+    parts.append(f'<polyline points="{line}" fill="none" stroke="#888" stroke-width="1.5"/>')
+    for step, x, w in pts:
+        if w.get("ci_low") is not None and w.get("ci_high") is not None:
+            parts.append(
+                f'<line x1="{px(x):.1f}" y1="{py(w["ci_low"]):.1f}" x2="{px(x):.1f}" '
+                f'y2="{py(w["ci_high"]):.1f}" stroke="#36c" stroke-width="1.5" class="ci"/>'
+            )
+        parts.append(
+            f'<circle cx="{px(x):.1f}" cy="{py(w["value"]):.1f}" r="5" fill="#36c">'
+            f"<title>step {step}: {100 * w['value']:.1f}%</title></circle>"
+            f'<text x="{px(x) + 7:.1f}" y="{py(w["value"]) - 7:.1f}" font-size="11" '
+            f'font-weight="600">{step}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def curves_banners(curves: dict[str, Any], card: dict[str, Any]) -> list[str]:
+    """Small samples, the toxicity model, a judge that is the embedded model."""
+    points = curves["points"]
+    out = card_banners(card) + (scorer_banners(points[-1].get("scorers", [])) if points else [])
+    judge = curves["evaluation"].get("judge") or ""
+    if judge.endswith("smollm2"):
+        out.append(
+            "The win rates are judged by the embedded SmolLM2-135M, which is no judge at all "
+            "(it prefers whichever answer comes first); judge with a real model before "
+            "reading anything into them."
+        )
+    return out
+
+
+def render_curves_report(curves: dict[str, Any]) -> str:
+    """The self-contained report page."""
+    card = curves_card(curves)
+    return environment.get_template("curves.html.j2").render(
+        csp=CSP,
+        curves=curves,
+        banners=curves_banners(curves, card),
+        card=with_bars(card),
+        baseline=_label(0),
+        tradeoff="",
+        front_sentences=[],
+        bands=_bands(curves, card),
+        path=Markup(_path(curves, card)),  # tags are step numbers; labels escaped in panel()
+        win_drift=Markup(_win_vs_drift(curves)),
+        headline=HEADLINE,
+        win_rate=WIN_RATE,
+    )
