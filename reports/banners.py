@@ -72,7 +72,8 @@ def card_banners(card: dict[str, Any]) -> list[str]:
     ]
 
 
-def _share(m: Mapping[str, Any]) -> str:
+def share_text(m: Mapping[str, Any]) -> str:
+    """A share as `8% [3, 19] (n=50)`."""
     ci = (
         f" [{100 * m['ci_low']:.0f}, {100 * m['ci_high']:.0f}]"
         if m.get("ci_low") is not None
@@ -92,21 +93,21 @@ def judge_banners(metrics: Mapping[str, Mapping[str, Any] | None], context: str 
     if consistency and consistency.get("value") is not None and consistency["value"] < CONSISTENCY:
         out.append(
             f"{head}its verdict stays the same when the answers swap places on only "
-            f"{_share(consistency)} of pairs, so most of its pairwise verdicts are ties."
+            f"{share_text(consistency)} of pairs, so most of its pairwise verdicts are ties."
         )
     verdicts = metrics.get("verdict_share")
     if verdicts and verdicts.get("value") is not None and verdicts["value"] < PARSE:
         out.append(
-            f"{head}only {_share(verdicts)} of pairs got a verdict; the rest had a failed or "
+            f"{head}only {share_text(verdicts)} of pairs got a verdict; the rest had a failed or "
             "unparsed reply in an order (or, with --inconsistent flag, orders that disagree) "
             "and are in no win rate."
         )
     parse = metrics.get("parse_rate")
     if parse and parse.get("value") is not None and parse["value"] < PARSE:
-        out.append(f"{head}only {_share(parse)} of its replies carried a verdict.")
+        out.append(f"{head}only {share_text(parse)} of its replies carried a verdict.")
     first = metrics.get("prefers_first_slot")
     if first and first.get("value") is not None and first["value"] > FIRST_SLOT:
         out.append(
-            f"{head}it gives {_share(first)} of its decisive verdicts to the answer shown first."
+            f"{head}it gives {share_text(first)} of its decisive verdicts to the answer shown first."
         )
     return out

@@ -14,7 +14,7 @@ from markupsafe import Markup
 
 from harness.stats.pareto import OVER_REFUSAL, SAFETY, estimate
 from reports import svg
-from reports.banners import card_banners, scorer_banners
+from reports.banners import CONSISTENCY, PARSE, card_banners, scorer_banners, share_text
 from reports.html import CSP, environment
 from reports.scorecard import HEADLINE, WIN_RATE, model_card, overall, with_bars
 from reports.tradeoff import PANEL, panel
@@ -165,6 +165,23 @@ def curves_banners(curves: dict[str, Any], card: dict[str, Any]) -> list[str]:
     """Small samples, the toxicity model, a judge that is the embedded model."""
     points = curves["points"]
     out = card_banners(card) + (scorer_banners(points[-1].get("scorers", [])) if points else [])
+    judged = [p for p in points if p["step"] > 0 and p.get("win_rate")]
+    for key, what, then in (
+        ("verdict_share", "pairs with a verdict", "the win rates rest on those pairs only"),
+        (
+            "judge_consistency",
+            "pairs whose verdict survives the swap",
+            "the others count as ties, which pulls the win rates toward 50%",
+        ),
+    ):
+        limit = PARSE if key == "verdict_share" else CONSISTENCY
+        low = [
+            f"{share_text(p['win_rate'][key])} at step {p['step']}"
+            for p in judged
+            if p["win_rate"].get(key) and p["win_rate"][key]["value"] < limit
+        ]
+        if low:
+            out.append(f"Unreliable judge against step 0: {what} {'; '.join(low)}; {then}.")
     judge = curves["evaluation"].get("judge") or ""
     if judge.endswith("smollm2"):
         out.append(
