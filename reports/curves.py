@@ -209,3 +209,113 @@ def render_curves_report(curves: dict[str, Any]) -> str:
         headline=HEADLINE,
         win_rate=WIN_RATE,
     )
+
+
+def _steps_of(curves: dict[str, Any]) -> list[int]:
+    return [p["step"] for p in curves["points"]]
+
+
+def _overlay_paths(variants: dict[str, dict[str, Any]]) -> str:
+    """Every variant's checkpoints through safety against over-refusal, each joined in step
+    order in its colour and tagged with the step; "" when none has both measures twice."""
+    width, height, left, right, top, bottom = WIDTH_PATH, 400, 62, 24, 20 + 14 * len(variants), 56
+    span_x, span_y = width - left - right, height - top - bottom
+
+    def px(v: float) -> float:
+        return left + min(max(v, 0.0), 1.0) * span_x
+
+    def py(v: float) -> float:
+        return top + (1 - min(max(v, 0.0), 1.0)) * span_y
+
+    parts: list[str] = []
+    drawn = 0
+    for i, (name, curves) in enumerate(variants.items()):
+        colour = svg.PALETTE[i % len(svg.PALETTE)]
+        pts = []
+        for p in curves["points"]:
+            found = overall(p["metrics"])
+            safety = estimate(found.get("harmful_compliance_rate"), flip=True)
+            over = estimate(found.get("over_refusal_rate"))
+            if safety is not None and over is not None:
+                pts.append((p["step"], over.value, safety.value))
+        parts.append(
+            f'<rect x="{left + 6}" y="{8 + 14 * i}" width="10" height="3" fill="{colour}"/>'
+            f'<text x="{left + 20}" y="{13 + 14 * i}" font-size="11">{svg.escape(name)}</text>'
+        )
+        if len(pts) < 2:
+            continue
+        drawn += 1
+        line = " ".join(f"{px(x):.1f},{py(y):.1f}" for _, x, y in pts)
+        parts.append(
+            f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2" '
+            'class="series"/>'
+        )
+        for step, x, y in pts:
+            parts.append(
+                f'<circle cx="{px(x):.1f}" cy="{py(y):.1f}" r="4" fill="{colour}">'
+                f"<title>{svg.escape(name)}, step {step}: over-refusal {100 * x:.1f}%, "
+                f"safety {100 * y:.1f}%</title></circle>"
+                f'<text x="{px(x) + 6:.1f}" y="{py(y) - 6:.1f}" font-size="10" '
+                f'fill="{colour}">{step}</text>'
+            )
+    if not drawn:
+        return ""
+    frame = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        'class="paths">',
+        f'<rect x="{left}" y="{top}" width="{span_x}" height="{span_y}" fill="none" '
+        'stroke="#333"/>',
+        f'<text x="{left + span_x / 2:.0f}" y="{height - 14}" text-anchor="middle" '
+        f'font-size="12">{svg.escape(OVER_REFUSAL.title)} ← better</text>',
+        f'<text x="16" y="{top + span_y / 2:.0f}" font-size="12" text-anchor="middle" '
+        f'transform="rotate(-90 16 {top + span_y / 2:.0f})">{svg.escape(SAFETY.title)} → better'
+        "</text>",
+    ]
+    for k in range(5):
+        t = k / 4
+        frame.append(
+            f'<text x="{px(t):.1f}" y="{top + span_y + 18}" text-anchor="middle" '
+            f'font-size="11" class="tick">{100 * t:.0f}</text>'
+            f'<text x="{left - 8}" y="{py(t) + 4:.1f}" text-anchor="end" font-size="11" '
+            f'class="tick">{100 * t:.0f}</text>'
+        )
+    return "".join([*frame, *parts, "</svg>"])
+
+
+WIDTH_PATH = svg.WIDTH // 2
+"""Width of the overlaid paths chart."""
+
+
+def overlay_context(variants: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """What the pipeline report draws from its variants' curves.json: one chart per measure
+    with a line (and faint 95% band) per variant, and every variant's path through safety
+    and over-refusal."""
+    cards = {name: curves_card(c) for name, c in variants.items()}
+    names = {n for card in cards.values() for n, _, _ in card["columns"]}
+    columns = [c for c in (*HEADLINE, WIN_RATE) if c[0] in names]
+    charts = []
+    for name, label, better in columns:
+        series = []
+        for variant, card in cards.items():
+            cells = [row["cells"].get(name) for row in card["rows"]]
+            if not any(cells):
+                continue
+            series.append(
+                (
+                    variant,
+                    [float(s) for s in _steps_of(variants[variant])],
+                    [None if c is None else c.get("value") for c in cells],
+                    [None if c is None else c.get("ci_low") for c in cells],
+                    [None if c is None else c.get("ci_high") for c in cells],
+                )
+            )
+        charts.append(
+            Markup(
+                svg.overlay(
+                    series,
+                    title=f"{label} ({better})" if better else label,
+                    percent=name.endswith(("_rate", "_share")),
+                )
+            )
+        )
+    return {"charts": charts, "paths": Markup(_overlay_paths(variants))}

@@ -112,9 +112,13 @@ def summary_markdown(payload: dict[str, Any]) -> str:
 
 def render_pipeline_report(payload: dict[str, Any]) -> str:
     """The self-contained HTML page."""
+    from reports.curves import overlay_context
+
+    curves = payload.get("curves") or {}
     return environment.get_template("pipeline.html.j2").render(
         csp=CSP,
         payload=payload,
         banners=pipeline_banners(payload),
         **card_context(pipeline_card(payload["rows"]), "base"),
+        overlay=overlay_context(curves) if curves else None,
     )

@@ -228,7 +228,8 @@ def band(
             f'stroke="#eee"/><text x="{left - 7}" y="{py(t) + 4:.1f}" text-anchor="end" '
             f'font-size="10" class="tick">{label}</text>'
         )
-    for x in sorted(set(xs)):
+    steps = sorted(set(xs))
+    for x in steps if len(steps) <= 8 else [round(t) for t in _ticks(x_lo, x_hi)]:
         parts.append(
             f'<line x1="{px(x):.1f}" y1="{base}" x2="{px(x):.1f}" y2="{base + 4}" stroke="#333"/>'
             f'<text x="{px(x):.1f}" y="{base + 15}" text-anchor="middle" font-size="10" '
@@ -262,5 +263,95 @@ def band(
             f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="3.5" fill="{fill}" stroke="#36c" '
             f'stroke-width="1.5"><title>step {x:g}: {shown}</title></circle>'
         )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+PALETTE = ("#36c", "#c63", "#393", "#939", "#c39", "#666")
+"""Series colours of overlaid charts, in order."""
+
+
+def overlay(
+    series: Sequence[
+        tuple[
+            str,
+            Sequence[float],
+            Sequence[float | None],
+            Sequence[float | None],
+            Sequence[float | None],
+        ]
+    ],
+    *,
+    title: str,
+    percent: bool,
+    width: int = WIDTH // 2 - 10,
+) -> str:
+    """Several series of one measure (0-1) over training steps, each in its colour with its
+    95% interval as a faint band and a legend (names escaped)."""
+    height, left, right, top, bottom = 220, 52, 16, 26 + 14 * len(series), 38
+    xs_all = [x for _, xs, _, _, _ in series for x in xs]
+    x_lo, x_hi = min(xs_all, default=0.0), max(xs_all, default=1.0)
+    x_span = (x_hi - x_lo) or 1.0
+
+    def px(v: float) -> float:
+        return left + (v - x_lo) / x_span * (width - left - right)
+
+    def py(v: float) -> float:
+        return height - bottom - min(max(v, 0.0), 1.0) * (height - top - bottom)
+
+    base = height - bottom
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
+        'class="overlay">',
+        f'<text x="{left}" y="16" font-size="13" font-weight="600">{escape(title)}</text>',
+        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#333"/>',
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#333"/>',
+        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle" '
+        'font-size="11">training step</text>',
+    ]
+    for k in range(5):
+        t = k / 4
+        label = f"{100 * t:.0f}%" if percent else f"{t:g}"
+        parts.append(
+            f'<line x1="{left - 4}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
+            f'stroke="#eee"/><text x="{left - 7}" y="{py(t) + 4:.1f}" text-anchor="end" '
+            f'font-size="10" class="tick">{label}</text>'
+        )
+    steps = sorted(set(xs_all))
+    for x in steps if len(steps) <= 8 else [round(t) for t in _ticks(x_lo, x_hi)]:
+        parts.append(
+            f'<text x="{px(x):.1f}" y="{base + 15}" text-anchor="middle" font-size="10" '
+            f'class="tick">{x:g}</text>'
+        )
+    for i, (name, xs, values, lows, highs) in enumerate(series):
+        colour = PALETTE[i % len(PALETTE)]
+        parts.append(
+            f'<rect x="{left + 4}" y="{22 + 14 * i}" width="10" height="3" fill="{colour}"/>'
+            f'<text x="{left + 18}" y="{27 + 14 * i}" font-size="11">{escape(name)}</text>'
+        )
+        band_pts = [
+            (x, lo, hi)
+            for x, lo, hi in zip(xs, lows, highs, strict=True)
+            if lo is not None and hi is not None
+        ]
+        if len(band_pts) > 1:
+            upper = " ".join(f"{px(x):.1f},{py(hi):.1f}" for x, _, hi in band_pts)
+            lower = " ".join(f"{px(x):.1f},{py(lo):.1f}" for x, lo, _ in reversed(band_pts))
+            parts.append(
+                f'<polygon points="{upper} {lower}" fill="{colour}" fill-opacity="0.12" class="ci"/>'
+            )
+        known = [(x, v) for x, v in zip(xs, values, strict=True) if v is not None]
+        if len(known) > 1:
+            line = " ".join(f"{px(x):.1f},{py(v):.1f}" for x, v in known)
+            parts.append(
+                f'<polyline points="{line}" fill="none" stroke="{colour}" stroke-width="2" '
+                'class="series"/>'
+            )
+        for x, v in known:
+            shown = f"{100 * v:.1f}%" if percent else f"{v:.3f}"
+            parts.append(
+                f'<circle cx="{px(x):.1f}" cy="{py(v):.1f}" r="3" fill="{colour}">'
+                f"<title>{escape(name)}, step {x:g}: {shown}</title></circle>"
+            )
     parts.append("</svg>")
     return "".join(parts)

@@ -40,6 +40,7 @@ from trainers.config import (
     SFTTrainConfig,
 )
 from trainers.data import load_prompts
+from trainers.eval_callback import CheckpointEvaluation
 from trainers.method import TrainResult
 from trainers.methods import train_method as train
 
@@ -212,12 +213,21 @@ def _jsonl(path: Path, rows: Sequence[dict[str, Any]]) -> None:
     write_text_atomic(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
 
 
-def train_cai(config: CAITrainConfig, log: Log = lambda _: None) -> TrainResult:
-    """Both CAI stages; the final checkpoint and manifest go to `config.out`."""
+def train_cai(
+    config: CAITrainConfig,
+    log: Log = lambda _: None,
+    evaluation: CheckpointEvaluation | None = None,
+) -> TrainResult:
+    """Both CAI stages; the final checkpoint and manifest go to `config.out`. With
+    `evaluation`, checkpoints of both stages are evaluated on one step count (RL-CAI's
+    steps follow SL-CAI's); an interrupted CAI run starts afresh."""
     constitution = load_constitution(config.constitution)
     prompts = load_prompts(config.data, config.limit)
     with checkpoint_dir(config.out) as work:
-        result = _train_cai_into(work, config, constitution, prompts, log)
+        if evaluation is not None:
+            evaluation.staged = True
+            evaluation.start(work, 0)
+        result = _train_cai_into(work, config, constitution, prompts, log, evaluation)
     return TrainResult(config.out, result.metrics, result.steps, result.seconds)
 
 
@@ -236,6 +246,7 @@ class _CAIRun:
     prompts: list[list[Message]]
     base: Any
     log: Log
+    evaluation: CheckpointEvaluation | None = None
 
     def __post_init__(self) -> None:
         rng = random.Random(self.config.seed)
@@ -260,8 +271,11 @@ class _CAIRun:
                 data=str(out / "sl-cai-sft.jsonl"),
                 out=out / "sl-cai",
                 **self.shared,
-            )
+            ),
+            self.evaluation,
         )
+        if self.evaluation is not None:
+            self.evaluation.offset = sl.steps  # RL-CAI's steps follow on
         return sl, sl_rows
 
     def rl_stage(
@@ -288,7 +302,8 @@ class _CAIRun:
             rl = train(
                 DPOTrainConfig(
                     model=str(sl.out), data=prefs, out=stage_dir, beta=config.beta, **shared
-                )
+                ),
+                self.evaluation,
             )
         else:
             self.log(f"RL-CAI: reward model on {len(pairs)} AI preferences, then PPO")
@@ -305,7 +320,8 @@ class _CAIRun:
                     reward=str(reward_model.out),
                     kl_coef=config.kl_coef,
                     **shared,
-                )
+                ),
+                self.evaluation,
             )
         return rl, reward_model, judged, pairs
 
@@ -369,10 +385,13 @@ def _train_cai_into(
     constitution: Constitution,
     prompts: list[list[Message]],
     log: Log,
+    evaluation: CheckpointEvaluation | None = None,
 ) -> TrainResult:
     from harness.engines.models import resolve_model
 
-    run = _CAIRun(out, config, constitution, prompts, resolve_model(config.model), log)
+    run = _CAIRun(
+        out, config, constitution, prompts, resolve_model(config.model), log, evaluation
+    )
     started = time.time()
     sl, sl_rows = run.sl_stage()
     rl, reward_model, judged, pairs = run.rl_stage(sl)
@@ -383,11 +402,16 @@ def _train_cai_into(
             shutil.move(str(item), out / item.name)
     shutil.rmtree(stage_dir)
     metrics = _cai_metrics(sl, rl, sl_rows, judged, pairs)
-    seconds = time.time() - started
+    seconds = time.time() - started - (evaluation.seconds if evaluation else 0.0)
     manifest = {
         **run.manifest(stage_manifest, sl, rl, reward_model is not None),
         "final_metrics": metrics,
         "wall_seconds": round(seconds, 1),
     }
+    if evaluation is not None:
+        manifest["evaluation"] = {
+            **evaluation.finish(out, evaluation.logs, seconds),
+            "seconds": round(evaluation.seconds, 1),
+        }
     write_text_atomic(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return TrainResult(out, metrics, sl.steps + rl.steps, seconds)

@@ -51,10 +51,19 @@ class CheckpointEvaluation:
     """Wall time spent saving and evaluating checkpoints (not training)."""
     offset: int = 0
     """Added to the trainer's step (CAI's second stage continues the first's count)."""
+    staged: bool = False
+    """Set by a method made of stages (CAI): checkpoints and records stay in the work
+    directory it started with, each stage's logs are kept in `logs` (steps offset), and
+    the method calls `finish` itself once every stage is done."""
+    logs: list[dict[str, Any]] = field(default_factory=list)
+    """The stages' trainer logs, with steps counted across stages."""
 
     def start(self, work: Path, resumed: int) -> None:
         """Training starts in `work` (at step `resumed`, when it resumes a saved state):
-        checkpoints go there; what was evaluated up to that step is not evaluated again."""
+        checkpoints go there; what was evaluated up to that step is not evaluated again.
+        A staged method's later stages keep the first work directory and its records."""
+        if self.staged and self.work is not None:
+            return
         self.work = work
         self.done = self.recorded(work, resumed)
         for old in (work / "checkpoints").glob("step-*"):

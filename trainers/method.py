@@ -75,7 +75,7 @@ def train_with(
     checkpoints are evaluated while training runs, and an interrupted run resumes from its
     last evaluated step."""
     key = None
-    if evaluation is not None:
+    if evaluation is not None and not evaluation.staged:  # a staged method cannot resume
         key = hashlib.sha256(config.model_dump_json().encode()).hexdigest()
     with checkpoint_dir(config.out, resume_key=key) as work:
         result = _train_into(method, config.model_copy(update={"out": work}), config, evaluation)
@@ -124,7 +124,13 @@ def _train_into(
     metrics = {**_final_metrics(trainer), **method.extra_metrics(trainer)}
     if held:
         metrics.update({k: float(v) for k, v in trainer.evaluate().items()})
-    if evaluation is not None:
+    if evaluation is not None and evaluation.staged:  # the staged method finishes it
+        evaluation.logs += [
+            {**e, "step": e["step"] + evaluation.offset}
+            for e in trainer.state.log_history
+            if "step" in e
+        ]
+    elif evaluation is not None:
         trained = time.time() - started - evaluation.seconds
         evaluated = {
             **evaluation.finish(config.out, list(trainer.state.log_history), trained),
@@ -147,7 +153,7 @@ def _train_into(
         "held_out_rows": len(held),
         "wall_seconds": round(seconds, 1),
         "versions": {**library_versions(), **_train_versions()},
-        **({"evaluation": evaluated} if evaluation is not None else {}),
+        **({"evaluation": evaluated} if evaluated else {}),
     }
     write_text_atomic(config.out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return TrainResult(config.out, metrics, int(trainer.state.global_step), seconds)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from harness.core.errors import UserError
 from trainers.cai import train_cai
 from trainers.common import Log
 from trainers.config import CAITrainConfig, TrainConfig
@@ -20,10 +19,5 @@ def train(
     reports its stages to `log`. `evaluation` (built by harness/jobs/train_curves.py from
     `config.evaluation`) evaluates checkpoints while training runs."""
     if isinstance(config, CAITrainConfig):
-        if evaluation is not None:
-            raise UserError(
-                "--eval-every is not available for cai yet: its stages train separately; "
-                "evaluate the finished checkpoint with harness run"
-            )
-        return train_cai(config, log)
+        return train_cai(config, log, evaluation)
     return train_method(config, evaluation)

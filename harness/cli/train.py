@@ -99,7 +99,7 @@ def train(
         int | None,
         typer.Option(
             help="Evaluate the policy at step 0, every N steps and the last step "
-            "(curves.json, report.html). sft, dpo, ppo."
+            "(curves.json, report.html). sft, dpo, ppo, cai."
         ),
     ] = None,
     eval_suites: Annotated[

@@ -55,6 +55,16 @@ class CompareOptions(BaseModel):
     limit: int | None = Field(default=None, ge=1)
 
 
+class CurvesOptions(BaseModel):
+    """Evaluate every variant's checkpoints while it trains (as `harness train
+    --eval-every`), on the `eval` suites and scorers, and overlay the curves in the report."""
+
+    model_config = ConfigDict(extra="forbid")
+    every: int = Field(ge=1)
+    judge: bool = False
+    """Also judge each checkpoint against its starting policy with the `compare` judge."""
+
+
 class PipelineConfig(BaseModel):
     """`pipeline.yaml`."""
 
@@ -72,6 +82,26 @@ class PipelineConfig(BaseModel):
     """Red-team prompts (the data's prompts) for Constitutional AI."""
     eval: EvalOptions = Field(default_factory=EvalOptions)
     compare: CompareOptions = Field(default_factory=CompareOptions)
+    curves: CurvesOptions | None = None
+    """In-training evaluation of every variant (off by default: it adds an evaluation per
+    `every` steps to each variant's training)."""
+
+
+def _evaluation(config: PipelineConfig) -> dict[str, Any] | None:
+    """The `evaluation` option a variant's training takes, from `curves`, `eval`, `compare`."""
+    if config.curves is None:
+        return None
+    judged = config.curves.judge
+    return {
+        "every": config.curves.every,
+        "suites": config.eval.suites,
+        "scorers": config.eval.scorers,
+        "limit": config.eval.limit,
+        "max_new_tokens": config.eval.max_new_tokens,
+        "judge": config.compare.judge if judged else None,
+        "judge_base_url": config.compare.judge_base_url if judged else None,
+        "judge_template": config.compare.template,
+    }
 
 
 def default_config_path() -> Path:
@@ -102,7 +132,9 @@ def check_before_training(config: PipelineConfig) -> None:
         stages = ["rm", "ppo"] if method == "ppo" else [method]
         for stage in stages:
             # The reward model PPO uses is trained by the pipeline itself: stand in for it.
-            extra = {"reward": "scorers:refusal=1"} if stage == "ppo" else {}
+            extra: dict[str, Any] = {"reward": "scorers:refusal=1"} if stage == "ppo" else {}
+            if stage != "rm" and config.curves is not None:
+                extra["evaluation"] = _evaluation(config)
             try:
                 build_config(stage, None, **{**base, **_stage_options(config, stage), **extra})
             except InputError as e:
@@ -125,7 +157,9 @@ def check_before_training(config: PipelineConfig) -> None:
 def _train_stage(
     config: PipelineConfig, method: str, out: Path, log: Log, **extra: Any
 ) -> dict[str, Any]:
-    """Train one variant unless its finished checkpoint is there; returns its manifest."""
+    """Train one variant unless its finished checkpoint is there (with its checkpoints
+    evaluated as it trains, under `curves`); returns its manifest."""
+    from harness.jobs.train_curves import train_with_curves
     from trainers.config import build_config
     from trainers.run import train
 
@@ -141,9 +175,14 @@ def _train_stage(
         **extra,
         "out": out,
     }
+    if method != "rm" and (evaluation := _evaluation(config)) is not None:
+        options["evaluation"] = evaluation
     settings = build_config(method, None, **options)
     log(f"{method}: training ({settings.max_steps} steps)")
-    train(settings, log)
+    if settings.evaluation is not None:
+        train_with_curves(settings, log)
+    else:
+        train(settings, log)
     return dict(json.loads(manifest_path.read_text(encoding="utf-8")))
 
 
@@ -250,6 +289,11 @@ def run_pipeline(
         "compare_judge": config.compare.judge,
         "scorers": summaries["base"]["manifest"]["scorers"],
         "seconds": timings,
+        "curves": {
+            label: json.loads((Path(path) / "curves.json").read_text(encoding="utf-8"))
+            for label, path in models.items()
+            if label != "base" and (Path(path) / "curves.json").is_file()
+        },
     }
     write_text_atomic(out / "pipeline.json", json.dumps(payload, indent=2) + "\n")
     write_text_atomic(out / "summary.md", summary_markdown(payload))

@@ -83,6 +83,7 @@ def test_pipeline_end_to_end(
             "scorers": ["refusal-rules", "toxicity"],
         },
         "compare": {"suites": ["helpful-smoke"], "limit": 3, "judge": "openai:j", **judge},
+        "curves": {"every": 1},
     }
     path = tmp_path / "pipeline.yaml"
     path.write_text(yaml.safe_dump(config))
@@ -104,8 +105,28 @@ def test_pipeline_end_to_end(
             win = row["win_rate_vs_base"]
             assert win["n"] == 3 and win["ci_low"] <= win["value"] <= win["ci_high"]
     assert set(payload["training"]) == {"dpo", "rm", "ppo", "cai"}
+    # Curves: each variant evaluated as it trained (CAI through both stages, one count);
+    # step 0 is the base model, so its evaluation finds what the base's run found.
+    assert {m: [p["step"] for p in c["points"]] for m, c in payload["curves"].items()} == {
+        "dpo": [0, 1],
+        "ppo": [0, 1],
+        "cai": [0, 1, 2],
+    }
+    base_harm = rows["base"]["metrics"]["harmful_compliance_rate"]
+    for c in payload["curves"].values():
+        [step0] = [
+            m
+            for m in c["points"][0]["metrics"]
+            if m["metric"] == "harmful_compliance_rate" and m["suite"] == "all"
+        ]
+        assert step0["value"] == base_harm["value"] and step0["n"] == base_harm["n"]
+    assert (out / "models" / "cai" / "report.html").is_file()
+    assert json.loads((out / "models" / "cai" / "manifest.json").read_text())["evaluation"][
+        "steps"
+    ] == [0, 1, 2]
     html = (out / "report.html").read_text()
     assert "What alignment did to" in html and 'href="compare/report.html"' in html
+    assert 'id="curves"' in html and html.count('class="overlay"') >= 2 and 'class="paths"' in html
     assert "| cai | cai |" in (out / "summary.md").read_text()
     compared = (out / "compare" / "report.html").read_text()
     assert "Training of ppo</dt><dd>ppo from " in compared  # the compare report shows manifests
