@@ -18,10 +18,14 @@ __version__ = "0.1.0"
 API = (
     "AuditConfig",
     "AuditResult",
+    "CanaryCheckConfig",
+    "CanaryPinConfig",
     "CompareConfig",
     "CompareResult",
     "RunConfig",
     "audit_judge",
+    "canary_check",
+    "canary_pin",
     "compare",
     "evaluate",
 )

@@ -9,7 +9,7 @@ verdict, or it gives over 80% of its decisive verdicts to the first slot
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.stats.intervals import FEW
@@ -36,6 +36,7 @@ def run_banners(summary: dict[str, Any]) -> list[str]:
             f"{failed} item(s) failed to generate and are in no metric; re-run to retry them."
         )
     out += scorer_banners(summary.get("manifest", {}).get("scorers", []))
+    out += served_banners(summary.get("manifest", {}).get("judge_usage") or [])
     return out
 
 
@@ -110,4 +111,40 @@ def judge_banners(metrics: Mapping[str, Mapping[str, Any] | None], context: str 
         out.append(
             f"{head}it gives {share_text(first)} of its decisive verdicts to the answer shown first."
         )
+    return out
+
+
+def served_banners(usages: Sequence[Mapping[str, Any] | None]) -> list[str]:
+    """A judge whose endpoint answered as more than one model (or system fingerprint) in
+    one run or across a run and its resume: verdicts from different models may not be
+    comparable. Replies stored before identities were kept are not counted."""
+    out = []
+    for usage in usages:
+        if not usage:
+            continue
+        seen = [s for s in usage.get("served") or [] if set(s) - {"replies"}]
+        if len(seen) > 1:
+            names = "; ".join(
+                ", ".join(f"{k} {v}" for k, v in sorted(s.items()) if k != "replies")
+                + f" ({s['replies']} replies)"
+                for s in seen
+            )
+            out.append(
+                f"The judge{' ' + usage['judge'] if usage.get('judge') else ''} answered as "
+                f"{len(seen)} different models: "
+                f"{names}. Verdicts from different models may not be comparable."
+            )
+    return out
+
+
+def canary_banners(result: Mapping[str, Any] | None) -> list[str]:
+    """A canary check alongside the work that did not find the judge unchanged, or found its
+    endpoint answering as another model than at pinning."""
+    if not result:
+        return []
+    out = []
+    if result.get("status") != "unchanged":
+        out.append(f"Canary: {result['verdict']}.")
+    if result.get("identity_note"):
+        out.append(f"Canary: {result['identity_note']}.")
     return out

@@ -9,7 +9,13 @@ from typing import Any
 from markupsafe import Markup
 
 from reports import svg
-from reports.banners import card_banners, judge_banners, scorer_banners
+from reports.banners import (
+    canary_banners,
+    card_banners,
+    judge_banners,
+    scorer_banners,
+    served_banners,
+)
 from reports.html import CSP, environment
 from reports.scorecard import card_context, card_markdown, model_card, overall, win_rate_measure
 from reports.text import ci_text, difference_text, md
@@ -31,6 +37,8 @@ def compare_banners(stats: dict[str, Any], manifest: dict[str, Any]) -> list[str
     orders disagree on most pairs, which turns its verdicts into ties so that the win rate
     looks like a precise 50%: said per model, above the scorecard."""
     out = card_banners(compare_card(stats)) + scorer_banners(manifest.get("scorers", []))
+    out += served_banners(manifest.get("judge_usage") or [])
+    out += canary_banners(stats.get("canary"))
     for row in stats["models"]:
         out += judge_banners(
             {
@@ -91,6 +99,8 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
         )
     if stats.get("lc_difficulty"):
         lines += ["", f"LC instruction difficulty: {md(stats['lc_difficulty'])}."]
+    if stats.get("canary"):
+        lines += ["", f"Canary: {md(stats['canary']['verdict'])}."]
     for t in stats["paired_tests"]:
         lines.append("")
         need = (

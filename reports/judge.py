@@ -9,7 +9,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from reports.banners import judge_banners
+from reports.banners import canary_banners, judge_banners, served_banners
 from reports.html import CSP, environment
 
 
@@ -44,6 +44,7 @@ def render_judge_report(
     if inputs is not None and len(inputs) != len(results):
         raise ValueError("one input per result")
     banners = judge_banners({m["metric"]: m for m in summary["metrics"]})
+    banners += served_banners([summary.get("usage")]) + canary_banners(summary.get("canary"))
     return environment.get_template("judge.html.j2").render(
         csp=CSP,
         summary=summary,

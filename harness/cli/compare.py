@@ -10,6 +10,9 @@ import typer
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
     BATCH_SIZE,
+    CANARY,
+    CANARY_SAMPLE,
+    FAIL_ON_DRIFT,
     GENERATION_ENGINE,
     JUDGE_BASE_URL,
     JUDGE_CONCURRENCY,
@@ -24,6 +27,7 @@ from harness.cli.options import (
     SUITE_LIMIT,
     TOXICITY_CONFIG,
     TOXICITY_MODEL,
+    canary_outcome,
     command_line,
     judge_client,
     split_values,
@@ -91,6 +95,9 @@ def compare(
     ] = None,
     toxicity_model: Annotated[str | None, TOXICITY_MODEL] = None,
     toxicity_config: Annotated[str | None, TOXICITY_CONFIG] = None,
+    canary: Annotated[Path | None, CANARY] = None,
+    canary_sample: Annotated[int | None, CANARY_SAMPLE] = None,
+    fail_on_drift: Annotated[bool, FAIL_ON_DRIFT] = False,
 ) -> None:
     """Generate with several models, judge them pairwise with position swap, and report win rates."""
     from harness.core.records import GenerationParams
@@ -125,6 +132,8 @@ def compare(
         scorers=() if chosen == ("none",) else chosen,
         toxicity_model=toxicity_model,
         toxicity_config=toxicity_config,
+        canary=canary,
+        canary_sample=canary_sample,
     )
     with BarProgress(err) as progress:
         payload = run_compare(config, progress)
@@ -133,6 +142,8 @@ def compare(
     stdout.print(summary_markdown(payload, payload["manifest"]), markup=False)
     stdout.print(f"Report: {out / 'report.html'} (also winrates.json, summary.md, judgments.jsonl)")
     failed = sum(u["failed"] for u in payload["manifest"]["judge_usage"])
+    if not failed:  # a failed run exits 3 below; the canary's verdict is in its files
+        canary_outcome(payload.get("canary"), fail_on_drift)
     if failed:  # pairs without a judgment are left out of the win rates until re-judged
         err.print(
             f"{failed} judgment(s) failed; re-run to retry them (the rest come from the store)"

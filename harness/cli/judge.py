@@ -10,17 +10,21 @@ import typer
 
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
+    CANARY,
+    CANARY_SAMPLE,
+    FAIL_ON_DRIFT,
     JUDGE_CONCURRENCY,
     JUDGE_MAX_RETRIES,
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT,
     MIN_VERDICT_MASS,
     STORE,
+    canary_outcome,
     judge_client,
 )
 from harness.cli.progress_bar import BarProgress
 from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
-from reports.banners import judge_banners
+from reports.banners import judge_banners, served_banners
 from reports.text import ci_text
 
 
@@ -99,6 +103,9 @@ def judge_cmd(
     price_completion: Annotated[
         float, typer.Option(help="Dollars per million completion tokens.")
     ] = 0.0,
+    canary: Annotated[Path | None, CANARY] = None,
+    canary_sample: Annotated[int | None, CANARY_SAMPLE] = None,
+    fail_on_drift: Annotated[bool, FAIL_ON_DRIFT] = False,
 ) -> None:
     """LLM-as-judge over a JSONL file: pairwise (both orders), pointwise grades, or labels."""
     from harness.jobs.judge import JudgeConfig, run_judge
@@ -121,6 +128,8 @@ def judge_cmd(
         min_verdict_mass=min_verdict_mass,
         store=store,
         price=(price_prompt, price_completion),
+        canary=canary,
+        canary_sample=canary_sample,
     )
     with BarProgress(err) as progress:
         outcome = run_judge(config, progress)
@@ -133,9 +142,12 @@ def judge_cmd(
     )
     for m in summary["metrics"]:
         stdout.print(f"  {m['metric']}: {ci_text(m, digits=3)}")
-    for line in judge_banners({m["metric"]: m for m in summary["metrics"]}):
+    warnings = judge_banners({m["metric"]: m for m in summary["metrics"]})
+    for line in warnings + served_banners([summary["usage"]]):
         err.print(f"! {line}", markup=False)
     stdout.print(f"Wrote {outcome.output}, {outcome.summary_path} and {outcome.report_path}")
+    if outcome.failed == 0:  # a failed run exits 3 below; the canary's verdict is in its files
+        canary_outcome(summary.get("canary"), fail_on_drift)
     if outcome.failed:  # any judgment without a reply leaves the run incomplete
         err.print(
             f"{outcome.failed} judgment(s) failed and are recorded with their reason; re-run to retry them"

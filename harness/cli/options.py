@@ -94,3 +94,29 @@ def engine_options(pairs: list[str]) -> dict[str, Any]:
 def command_line() -> str:
     """The command as typed, for manifests (`harness ...`)."""
     return shlex.join(["harness", *sys.argv[1:]])
+
+
+CANARY = typer.Option(
+    "--canary", help="A canary file (harness canary pin): check the judge against it alongside."
+)
+CANARY_SAMPLE = typer.Option(
+    "--canary-sample", min=1, help="Check a seeded sample of this many canary pairs."
+)
+FAIL_ON_DRIFT = typer.Option(
+    "--fail-on-drift", help="Exit 5 when the --canary check detects judge drift."
+)
+DRIFT_EXIT = 5
+"""Exit status when a canary check detected drift and --fail-on-drift was given."""
+
+
+def canary_outcome(result: dict[str, Any] | None, fail_on_drift: bool) -> None:
+    """Say the canary's verdict on stdout; exit DRIFT_EXIT on drift with --fail-on-drift."""
+    from harness.cli.app import stdout
+
+    if not result:
+        return
+    stdout.print(f"Canary: {result['verdict']}", markup=False)
+    if result.get("identity_note"):
+        stdout.print(f"Canary: {result['identity_note']}", markup=False)
+    if fail_on_drift and result["status"] == "drift":
+        raise typer.Exit(DRIFT_EXIT)

@@ -53,7 +53,8 @@ CREATE TABLE IF NOT EXISTS judgments (
     prompt_tokens INTEGER NOT NULL,
     completion_tokens INTEGER NOT NULL,
     seconds REAL NOT NULL,
-    created REAL NOT NULL
+    created REAL NOT NULL,
+    served TEXT
 );
 CREATE TABLE IF NOT EXISTS corpus_metrics (
     key TEXT PRIMARY KEY,
@@ -101,8 +102,17 @@ class ResultsStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)
+            self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise UserError(f"{path}: cannot open the results store ({e})") from None
+
+    def _migrate(self) -> None:
+        """Columns added since a store was made: a judge's served identity (older replies
+        have none)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(judgments)")}
+        if "served" not in columns:
+            with self._db:
+                self._db.execute("ALTER TABLE judgments ADD COLUMN served TEXT")
 
     def close(self) -> None:
         self._db.close()
@@ -212,9 +222,12 @@ class ResultsStore:
 
     @_readable
     def get_judgments(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The stored judge replies among `keys` (text, top_logprobs, token counts, seconds)."""
+        """The stored judge replies among `keys` (text, top_logprobs, token counts, seconds,
+        and what the endpoint said it was: `served`)."""
         rows = self._select(
-            "judgments", "text, top_logprobs, prompt_tokens, completion_tokens, seconds", keys
+            "judgments",
+            "text, top_logprobs, prompt_tokens, completion_tokens, seconds, served",
+            keys,
         )
         return {
             key: {
@@ -223,8 +236,9 @@ class ResultsStore:
                 "prompt_tokens": pt,
                 "completion_tokens": ct,
                 "seconds": secs,
+                "served": json.loads(served) if served is not None else None,
             }
-            for key, text, lp, pt, ct, secs in rows
+            for key, text, lp, pt, ct, secs, served in rows
         }
 
     @_readable
@@ -235,7 +249,9 @@ class ResultsStore:
         now = time.time()
         with self._db:
             self._db.executemany(
-                "INSERT OR IGNORE INTO judgments VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO judgments (key, judge, template, request, text, "
+                "top_logprobs, prompt_tokens, completion_tokens, seconds, created, served) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 [
                     (
                         key,
@@ -250,6 +266,9 @@ class ResultsStore:
                         reply.get("completion_tokens", 0),
                         reply.get("seconds", 0.0),
                         now,
+                        None
+                        if reply.get("served") is None
+                        else json.dumps(reply["served"], sort_keys=True),
                     )
                     for key, judge, template, request, reply in rows
                 ],

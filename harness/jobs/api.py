@@ -6,7 +6,8 @@
     result.metrics_frame()        # one row per metric, with its 95% CI and n
 
 `compare` and `audit_judge` return the same numbers their commands write (winrates.json,
-audit.json), with a table of them as `to_pandas()`.
+audit.json), with a table of them as `to_pandas()`; `canary_pin` and `canary_check` the
+canary's record and the check's verdict.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from harness.core.progress import Progress
 from harness.core.records import RunResult
 from harness.jobs.audit import AuditConfig, run_audit_judges
+from harness.jobs.canary import CanaryCheckConfig, CanaryPinConfig, check_canary, pin_canary
 from harness.jobs.compare import CompareConfig, run_compare
 from harness.jobs.run import RunConfig, run
 
@@ -73,3 +75,15 @@ class AuditResult:
 def audit_judge(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
     """`harness audit-judge`: audit judges on human-labelled pairs."""
     return AuditResult(run_audit_judges(config, progress), config.out)
+
+
+def canary_pin(config: CanaryPinConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """`harness canary pin`: judge the pairs twice in both orders; the canary record (also
+    written to `config.out`)."""
+    return pin_canary(config, progress)
+
+
+def canary_check(config: CanaryCheckConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """`harness canary check`: judge the canary's pairs again; `status` is `unchanged`,
+    `drift` or `inconclusive`, `verdict` says it in words."""
+    return check_canary(config, progress)

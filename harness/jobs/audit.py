@@ -188,8 +188,7 @@ def _audit_one(
         on_done=progress.advance,
     )
     for r in repeats:  # repeated judging is part of what the audit cost
-        for key, value in r.stats.as_dict().items():
-            setattr(judge.stats, key, getattr(judge.stats, key) + value)
+        judge.stats.add(r.stats)
     found = measures(items, judge)
     persona_audit = None
     if config.personas is not None:

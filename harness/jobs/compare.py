@@ -110,6 +110,10 @@ class CompareConfig:
     """Scorers run on every model's answers, for the scorecard (as in `harness run`)."""
     toxicity_model: str | None = None
     toxicity_config: str | None = None
+    canary: Path | None = None
+    """A canary file (`harness canary pin`) checked alongside with the same judge."""
+    canary_sample: int | None = None
+    canary_seed: int = 0
 
 
 def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -134,6 +138,18 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
         labels, config.baseline, meta, judged.results, outputs, config.n_bootstrap
     )
     stats["scorecard"] = scorecard
+    if config.canary is not None:
+        from harness.jobs.canary import check_alongside
+
+        stats["canary"] = check_alongside(
+            config.canary,
+            config.judge,
+            config.judge_base_url,
+            config.judge_client,
+            config.canary_sample,
+            config.canary_seed,
+            progress,
+        )
     if judged.persona_stats is not None:
         stats["personas"] = judged.persona_stats
         write_text_atomic(
@@ -178,6 +194,10 @@ def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
     inconsistent_policy(config.inconsistent)
     for name in config.scorers:
         lookup_scorer(name)
+    if config.canary is not None:
+        from harness.jobs.canary import load_canary
+
+        load_canary(config.canary)
     template = load_template(config.template)
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")

@@ -60,6 +60,10 @@ class JudgeConfig:
     """Dollars per million prompt and completion tokens."""
     min_verdict_mass: float = 0.5
     """Log-probability templates: least P(A) + P(B) a verdict may rest on (0: any)."""
+    canary: Path | None = None
+    """A canary file (`harness canary pin`): checked alongside, its verdict in the summary."""
+    canary_sample: int | None = None
+    canary_seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,10 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     check_out_file(config.output)
     if not 0.0 <= config.min_verdict_mass <= 1.0:
         raise UserError("--min-verdict-mass must lie in [0, 1]")
+    if config.canary is not None:
+        from harness.jobs.canary import load_canary
+
+        load_canary(config.canary)  # a bad canary file is refused before any request
     with ResultsStore(config.store or default_store_path()) as results_store:
         judge = build_judge(
             config.judge,
@@ -112,7 +120,20 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
         results = _judge_items(config, judge, items, on_inconsistent, progress)
     records = [result_record(r, judge) for r in results]
     inputs = [dataclasses.asdict(item) for item in items]
-    return _write(config.output, records, summarise(results, judge), inputs)
+    summary = summarise(results, judge)
+    if config.canary is not None:
+        from harness.jobs.canary import check_alongside
+
+        summary["canary"] = check_alongside(
+            config.canary,
+            config.judge,
+            config.judge_base_url,
+            config.judge_client,
+            config.canary_sample,
+            config.canary_seed,
+            progress,
+        )
+    return _write(config.output, records, summary, inputs)
 
 
 def _judge_items(

@@ -85,8 +85,39 @@ def reproduce(run_dir: Path, out: Path, progress: Progress | None = None) -> Rep
         found.differences.insert(
             0, f"engine identity differs: {result.manifest['engine']} vs {manifest['engine']}"
         )
+    for line in judge_identity_differences(
+        manifest.get("judge_usage") or [], result.manifest.get("judge_usage") or []
+    ):
+        found.differences.insert(0, line)
     write_text_atomic(out / "reproduction.json", json.dumps(found.as_dict(), indent=2) + "\n")
     return found
+
+
+def _served(usage: dict[str, Any]) -> set[str]:
+    """The identities a judge's endpoint answered as (replies without one left out)."""
+    return {
+        json.dumps({k: v for k, v in s.items() if k != "replies"}, sort_keys=True)
+        for s in usage.get("served") or []
+        if set(s) - {"replies"}
+    }
+
+
+def judge_identity_differences(
+    before: list[dict[str, Any]], after: list[dict[str, Any]]
+) -> list[str]:
+    """A judge (by spec and template) whose endpoint answered as other models or system
+    fingerprints in the reproduction than in the run."""
+    old = {(u["judge"], u["template"]): _served(u) for u in before}
+    out = []
+    for u in after:
+        was = old.get((u["judge"], u["template"]))
+        now = _served(u)
+        if was and now and was != now:
+            out.append(
+                f"judge {u['judge']} answered as {', '.join(sorted(now))}; the run recorded "
+                f"{', '.join(sorted(was))}"
+            )
+    return out
 
 
 def compare(summary: dict[str, Any], items: list[dict[str, Any]], out: Path) -> Reproduction:

@@ -60,6 +60,9 @@ class JudgeReply:
     seconds: float = 0.0
     attempts: int = 1
     error: str | None = None
+    served: dict[str, str] | None = None
+    """What the endpoint said answered: the reply's `model` and, when given,
+    `system_fingerprint` (a local model: its weights' fingerprint)."""
 
 
 @dataclass
@@ -298,7 +301,14 @@ def _answered(
     pt = int(getattr(usage, "prompt_tokens", 0) or 0)
     ct = int(getattr(usage, "completion_tokens", 0) or 0)
     budget.tokens += pt + ct
-    return JudgeReply(text, _first_token_logprobs(choice), pt, ct, seconds, attempts)
+    served = {
+        k: str(v)
+        for k in ("model", "system_fingerprint")
+        if (v := getattr(resp, k, None)) is not None
+    }
+    return JudgeReply(
+        text, _first_token_logprobs(choice), pt, ct, seconds, attempts, served=served or None
+    )
 
 
 @dataclass
@@ -315,6 +325,11 @@ class LocalBackend:
 
     def settings(self) -> dict[str, Any]:
         return {"in_process": True, "batch_size": self.batch_size}
+
+    def served(self) -> dict[str, str]:
+        """The model that answers, as a reply would name it: spec and weights fingerprint."""
+        found = self.engine().identity()
+        return {"model": str(found.get("model")), "fingerprint": str(found.get("fingerprint"))}
 
     def engine(self) -> Any:
         if self._engine is None:
@@ -353,7 +368,14 @@ class LocalBackend:
                     budget.tokens += c.prompt_tokens + c.completion_tokens
                     top = c.top_logprobs if req.logprobs else None
                     replies.append(
-                        JudgeReply(c.text, top, c.prompt_tokens, c.completion_tokens, per)
+                        JudgeReply(
+                            c.text,
+                            top,
+                            c.prompt_tokens,
+                            c.completion_tokens,
+                            per,
+                            served=self.served(),
+                        )
                     )
                 on_reply(len(replies) - 1, replies[-1])
         return replies

@@ -8,8 +8,9 @@ cached: a re-run retries them.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from harness.core.store import ResultsStore, content_key
@@ -27,6 +28,8 @@ MIN_VERDICT_MASS = 0.5
 """Default least probability mass on the verdict tokens for a log-probability verdict."""
 CHUNK = 64
 """Requests handed to the backend at once (each reply is stored as it arrives, not per chunk)."""
+UNRECORDED = "unrecorded"
+"""The served identity of replies stored before identities were kept."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,26 @@ class JudgeStats:
     """Sum of each answered judgment's own latency (as first measured, for stored ones)."""
     answered_cost: float = 0.0
     """Cost of every answered judgment at its tokens (stored ones priced as if made now)."""
+    served: dict[str, int] = field(default_factory=dict)
+    """Answered replies by what the endpoint said answered them (JSON of the reply's
+    `model` and `system_fingerprint`; "unrecorded" for replies stored before this was kept)."""
+
+    def add(self, other: JudgeStats) -> None:
+        """Count `other`'s spending in this one (e.g. a judge's repeats in its audit)."""
+        for f in fields(self):
+            if f.name == "served":
+                for key, n in other.served.items():
+                    self.served[key] = self.served.get(key, 0) + n
+            else:
+                setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        found = asdict(self)
+        found["served"] = [
+            {**({} if key == UNRECORDED else json.loads(key)), "replies": n}
+            for key, n in sorted(self.served.items())
+        ]
+        return found
 
 
 class Judge:
@@ -193,6 +213,8 @@ class Judge:
             self._account_answer(reply)
 
     def _account_answer(self, reply: JudgeReply) -> None:
+        key = UNRECORDED if reply.served is None else json.dumps(reply.served, sort_keys=True)
+        self.stats.served[key] = self.stats.served.get(key, 0) + 1
         self.stats.answered += 1
         self.stats.answered_seconds += reply.seconds
         self.stats.answered_cost += self._price(reply)

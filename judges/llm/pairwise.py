@@ -4,6 +4,7 @@ presentation orders (see judges/llm/position_swap.py) unless `swap=False`."""
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 from judges.llm.judge import Judge
 from judges.llm.position_swap import Inconsistent, combine, order_result, orders
@@ -42,5 +43,6 @@ def judge_pairwise(
     replies = judge.ask(requests, on_done)
     per_item: list[list[OrderResult]] = [[] for _ in items]
     for (i, order), reply in zip(plan, replies, strict=True):
-        per_item[i].append(order_result(judge, order, reply.text, reply.top_logprobs, reply.error))
+        found = order_result(judge, order, reply.text, reply.top_logprobs, reply.error)
+        per_item[i].append(replace(found, served=reply.served))
     return [combine(it.id, res, inconsistent) for it, res in zip(items, per_item, strict=True)]

@@ -46,6 +46,8 @@ class OrderResult:
     verdict_mass: float | None = None
     """With log-probabilities: P(A) + P(B) of the first reply token, what a weighted
     preference rests on."""
+    served: dict[str, str] | None = None
+    """What the endpoint said answered this order (its reply's model and fingerprint)."""
 
 
 PairStatus = Literal["ok", "inconsistent", "incomplete", "unparsed", "failed"]

@@ -109,6 +109,41 @@ def test_pairwise_judging_through_serve_then_all_cached(server: str, tmp_path: P
         assert second == first
 
 
+def test_a_canary_on_the_served_embedded_model_says_unchanged(server: str, tmp_path: Path) -> None:
+    """Same model, same weights, greedy: a check against its own pinned canary finds no
+    drift (the served model names itself in every reply)."""
+    from harness.jobs.canary import CanaryCheckConfig, CanaryPinConfig, check_canary, pin_canary
+
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "".join(
+            json.dumps({"id": f"q{i}", "prompt": f"What is {i} plus {i}?",
+                        "response_a": f"{2 * i}.", "response_b": f"I think it is {2 * i + 1}."})
+            + "\n"
+            for i in range(12)
+        )
+    )  # fmt: skip
+    canary = tmp_path / "canary.json"
+    record = pin_canary(
+        CanaryPinConfig(
+            judge="openai:smollm2",
+            pairs=str(pairs),
+            out=canary,
+            n=12,
+            template="pairwise-logprob-v1",
+            judge_base_url=server,
+            min_verdict_mass=0.0,  # SmolLM2 puts little mass on the verdict letters
+        )
+    )
+    assert record["repeat_agreement"] == {"agree": 12, "n": 12}
+    assert {s["model"] for s in record["served"]} == {"smollm2"}
+    found = check_canary(
+        CanaryCheckConfig(canary=canary, judge="openai:smollm2", judge_base_url=server)
+    )
+    assert found["status"] == "unchanged" and found["n"] == 12 and not found["identity_changed"]
+    assert found["check_agreement"]["value"] == 1.0
+
+
 def test_openai_compatible_answers(server: str) -> None:
     models = httpx.get(f"{server}/models").json()
     assert models["data"][0]["id"] == "smollm2"

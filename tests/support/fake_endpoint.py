@@ -6,8 +6,9 @@ computed at once), and injects faults: per prompt,
 a queue of scripted faults (`script`), or at random with `fault_rates` (seeded). Faults:
 an HTTP status such as `429` (with Retry-After), `500` or `401`, `hang` (sleeps past any sane timeout), `truncated`
 (half a JSON body), `garbage` (200 with text that is not JSON), `nonsense` (a well-formed
-reply whose text has no verdict). Threaded, so concurrent requests overlap like a real
-server's. Binds to 127.0.0.1 only.
+reply whose text has no verdict). Replies name `served_model` and `system_fingerprint`
+when set. Threaded, so concurrent requests overlap like a real server's. Binds to
+127.0.0.1 only.
 """
 
 from __future__ import annotations
@@ -136,6 +137,11 @@ class FakeEndpoint:
     faults_served: dict[str, int] = field(default_factory=dict)
     log_path: str | None = None
     """When set, every answered request is appended there as a JSON line (across processes)."""
+    served_model: str | None = None
+    """The `model` a reply names (None: the requested one), as a provider names the snapshot
+    behind an alias; change it (and `reply`) mid-run for a second model behind one name."""
+    system_fingerprint: str | None = None
+    """The reply's `system_fingerprint`, when set."""
 
     def __post_init__(self) -> None:
         unknown = {f for f in self.fault_rates if f not in FAULTS and not f.isdigit()}
@@ -195,7 +201,8 @@ class FakeEndpoint:
             "id": "fake-1",
             "object": "chat.completion",
             "created": 0,
-            "model": body.get("model", "fake"),
+            "model": self.served_model or body.get("model", "fake"),
+            **({"system_fingerprint": self.system_fingerprint} if self.system_fingerprint else {}),
             "choices": [choice],
             "usage": {
                 "prompt_tokens": len(prompt.split()),

@@ -1,0 +1,1 @@
+"""Canaries: a small pinned set of pairs whose verdicts catch a judge that changed."""
