@@ -34,6 +34,15 @@ def verdict_counts(results: Sequence[dict[str, Any]]) -> dict[str, int]:
     return {k: found.get(k, 0) for k in order}
 
 
+def judge_usages(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each judge's usage: the one judge's, or every panel member's (a panel answers as
+    several models by design; a member that did is worth a banner)."""
+    panel = summary.get("panel")
+    if panel:
+        return list(panel["member_usage"].values())
+    return [summary["usage"]] if summary.get("usage") else []
+
+
 def render_judge_report(
     summary: dict[str, Any],
     results: Sequence[dict[str, Any]],
@@ -44,7 +53,7 @@ def render_judge_report(
     if inputs is not None and len(inputs) != len(results):
         raise ValueError("one input per result")
     banners = judge_banners({m["metric"]: m for m in summary["metrics"]})
-    banners += served_banners([summary.get("usage")]) + canary_banners(summary.get("canary"))
+    banners += served_banners(judge_usages(summary)) + canary_banners(summary.get("canary"))
     return environment.get_template("judge.html.j2").render(
         csp=CSP,
         summary=summary,

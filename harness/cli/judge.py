@@ -25,6 +25,7 @@ from harness.cli.options import (
 from harness.cli.progress_bar import BarProgress
 from judges.llm.client import DEFAULT_CONCURRENCY, DEFAULT_MAX_RETRIES, DEFAULT_TIMEOUT
 from reports.banners import judge_banners, served_banners
+from reports.judge import judge_usages
 from reports.text import ci_text
 
 
@@ -55,9 +56,11 @@ def judge_cmd(
         ),
     ],
     judge: Annotated[
-        str,
+        list[str],
         typer.Option(
-            "--judge", help="openai:MODEL (endpoint) or local:MODEL (e.g. local:smollm2)."
+            "--judge",
+            help="openai:MODEL (endpoint) or local:MODEL (e.g. local:smollm2). Repeat for a "
+            "panel (pairwise): every member judges every pair.",
         ),
     ],
     template: Annotated[
@@ -103,6 +106,9 @@ def judge_cmd(
     price_completion: Annotated[
         float, typer.Option(help="Dollars per million completion tokens.")
     ] = 0.0,
+    panel_aggregate: Annotated[
+        str, typer.Option(help="A panel decides each order by 'vote' (majority) or 'mean'.")
+    ] = "vote",
     canary: Annotated[Path | None, CANARY] = None,
     canary_sample: Annotated[int | None, CANARY_SAMPLE] = None,
     fail_on_drift: Annotated[bool, FAIL_ON_DRIFT] = False,
@@ -114,7 +120,9 @@ def judge_cmd(
         kind=kind.value,
         input=input_path,
         output=output,
-        judge=judge,
+        judge=judge[0],
+        panel=tuple(judge[1:]),
+        panel_aggregate=panel_aggregate,
         template=template,
         swap=swap,
         inconsistent=inconsistent,
@@ -143,7 +151,7 @@ def judge_cmd(
     for m in summary["metrics"]:
         stdout.print(f"  {m['metric']}: {ci_text(m, digits=3)}")
     warnings = judge_banners({m["metric"]: m for m in summary["metrics"]})
-    for line in warnings + served_banners([summary["usage"]]):
+    for line in warnings + served_banners(judge_usages(summary)):
         err.print(f"! {line}", markup=False)
     stdout.print(f"Wrote {outcome.output}, {outcome.summary_path} and {outcome.report_path}")
     if outcome.failed == 0:  # a failed run exits 3 below; the canary's verdict is in its files

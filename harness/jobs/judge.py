@@ -60,6 +60,10 @@ class JudgeConfig:
     """Dollars per million prompt and completion tokens."""
     min_verdict_mass: float = 0.5
     """Log-probability templates: least P(A) + P(B) a verdict may rest on (0: any)."""
+    panel: tuple[str, ...] = ()
+    """Pairwise: more judges deciding with `judge` as a panel (judges/panel/)."""
+    panel_aggregate: str = "vote"
+    """How the panel decides each order: the members' majority (`vote`) or mean P(B wins)."""
     canary: Path | None = None
     """A canary file (`harness canary pin`): checked alongside, its verdict in the summary."""
     canary_sample: int | None = None
@@ -106,21 +110,44 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
         from harness.jobs.canary import load_canary
 
         load_canary(config.canary)  # a bad canary file is refused before any request
+    if config.panel and not pairwise:
+        raise UserError("--judge given more than once: panels judge pairwise only")
+    if config.panel_aggregate not in ("vote", "mean"):
+        raise UserError("--panel-aggregate must be 'vote' or 'mean'")
+    specs = [config.judge, *config.panel]
+    if len(set(specs)) != len(specs):
+        raise UserError(f"--judge: a panel member is named twice ({', '.join(specs)})")
     with ResultsStore(config.store or default_store_path()) as results_store:
-        judge = build_judge(
-            config.judge,
-            loaded,
-            results_store,
-            Endpoint(config.judge_base_url, config.judge_client),
-            budget=Budget(config.max_requests, config.max_tokens_budget),
-            price=Price(*config.price),
-        )
-        judge.min_verdict_mass = config.min_verdict_mass
-        progress.start(f"judge {config.kind}", len(items) * (2 if pairwise and config.swap else 1))
-        results = _judge_items(config, judge, items, on_inconsistent, progress)
+        members = []
+        for spec in specs:
+            member = build_judge(
+                spec,
+                loaded,
+                results_store,
+                Endpoint(config.judge_base_url, config.judge_client),
+                budget=Budget(config.max_requests, config.max_tokens_budget),
+                price=Price(*config.price),
+            )
+            member.min_verdict_mass = config.min_verdict_mass
+            members.append(member)
+        judge = members[0]
+        per_item = 2 if pairwise and config.swap else 1
+        progress.start(f"judge {config.kind}", len(items) * per_item * len(members))
+        found = [_judge_items(config, m, items, on_inconsistent, progress) for m in members]
+    if config.panel:
+        from judges.panel.panel import panel_pairs
+
+        results = panel_pairs(found, config.panel_aggregate, on_inconsistent)  # type: ignore[arg-type]
+    else:
+        results = found[0]
     records = [result_record(r, judge) for r in results]
     inputs = [dataclasses.asdict(item) for item in items]
     summary = summarise(results, judge)
+    if config.panel:
+        summary.update(_panel_summary(config, members, found, results))
+        summary["judge"] = {**summary["judge"], "spec": summary["panel"]["spec"]}
+        for r in records:
+            r["judge"] = summary["panel"]["spec"]
     if config.canary is not None:
         from harness.jobs.canary import check_alongside
 
@@ -134,6 +161,38 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
             progress,
         )
     return _write(config.output, records, summary, inputs)
+
+
+def _panel_summary(
+    config: JudgeConfig, members: list[Any], found: list[Any], results: list[Any]
+) -> dict[str, Any]:
+    """A panel's summary: what it is, every member's own measures and spending, how often
+    the members split and how far every two agree; usage summed over the members."""
+    from judges.llm.files import summarise
+    from judges.panel.panel import panel_statistics
+
+    names = [m.spec for m in members]
+    own = [summarise(r, m) for r, m in zip(found, members, strict=True)]
+    usage: dict[str, Any] = dict(own[0]["usage"])
+    for other in own[1:]:  # the members' spending summed; who answered stays per member
+        for key, value in other["usage"].items():
+            if key == "served":
+                usage["served"] = [*usage["served"], *value]
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                usage[key] = usage[key] + value
+    return {
+        "usage": usage,
+        "panel": {
+            "spec": f"panel({', '.join(names)}; {config.panel_aggregate})",
+            "members": names,
+            "aggregate": config.panel_aggregate,
+            "member_metrics": {n: o["metrics"] for n, o in zip(names, own, strict=True)},
+            "member_usage": {
+                n: {**o["usage"], "judge": n} for n, o in zip(names, own, strict=True)
+            },
+            **panel_statistics(names, results),
+        },
+    }
 
 
 def _judge_items(

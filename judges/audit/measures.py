@@ -280,11 +280,21 @@ def _rate(name: str, outcomes: Sequence[bool], note: str) -> dict[str, Any]:
     }
 
 
-def _kappa(judge: Sequence[str], human: Sequence[str]) -> dict[str, Any]:
+def kappa_with_interval(
+    judge: Sequence[str],
+    human: Sequence[str],
+    what: str = "judge verdict (A/B/tie) vs human label",
+    names: tuple[str, str] = ("the judge", "humans"),
+) -> dict[str, Any]:
     """Cohen's kappa with a bootstrap 95% CI, or the reason there is none: undefined when
     one label is used throughout, too few pairs under `FEW`, and no interval when kappa is
-    undefined in more than 5% of the resamples (a percentile over the rest would mislead)."""
+    undefined in more than 5% of the resamples (a percentile over the rest would mislead).
+    `what` and `names` say what is compared (a judge and humans, or two panel members)."""
     n = len(judge)
+    first, second = names
+    if n == 0:
+        return {"measure": "cohen_kappa", "value": None, "ci_low": None, "ci_high": None,
+                "n": 0, "note": too_few(0, "pairs")}  # fmt: skip
     kappa = cohen_kappa(judge, human)
     found: dict[str, Any] = {
         "measure": "cohen_kappa",
@@ -292,20 +302,20 @@ def _kappa(judge: Sequence[str], human: Sequence[str]) -> dict[str, Any]:
         "ci_low": None,
         "ci_high": None,
         "n": n,
-        "note": "judge verdict (A/B/tie) vs human label; 95% CI by bootstrap",
+        "note": f"{what}; 95% CI by bootstrap",
     }
     if kappa is None:
         found["note"] = (
-            f"undefined: judge and humans gave one and the same label to all {n} pairs "
+            f"undefined: {first} and {second} gave one and the same label to all {n} pairs "
             "(chance agreement is 1)"
         )
     elif len(set(judge)) == 1:
-        # A judge with one label agrees exactly as often as chance predicts, whatever the
-        # humans said: kappa is 0 in every resample, and [0, 0] would be no interval.
+        # A rater with one label agrees exactly as often as chance predicts, whatever the
+        # other said: kappa is 0 in every resample, and [0, 0] would be no interval.
         found["one_label"] = judge[0]
         found["note"] = (
-            f"the judge gave one label ({judge[0]}) to all {n} pairs: kappa is 0 whatever the "
-            "humans said; no interval"
+            f"{first} gave one label ({judge[0]}) to all {n} pairs: kappa is 0 whatever "
+            f"{second} said; no interval"
         )
     elif n < FEW:
         found["note"] = too_few(n, "pairs")
@@ -343,7 +353,7 @@ def _agreement(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
     if labelled:
         j = [str(it.base.verdict) for it in labelled]
         h = [it.pair.human for it in labelled]
-        out.append(_kappa(j, h))
+        out.append(kappa_with_interval(j, h))
     out.append(
         _rate(
             "human_agreement_confident",

@@ -67,3 +67,5 @@ class PairResult:
     preference: float | None
     """Mean P(B wins) over the orders with a verdict."""
     status: PairStatus
+    members: tuple[PairResult, ...] = ()
+    """A panel's verdict: every member's own result on the pair (judges/panel/)."""

@@ -109,7 +109,9 @@ class _Handler(BaseHTTPRequestHandler):
             text = (
                 "I have no opinion on this."
                 if fault == "nonsense"
-                else endpoint.reply(body["messages"])
+                else endpoint.reply_by_model.get(body.get("model", ""), endpoint.reply)(
+                    body["messages"]
+                )
             )
             self._send(200, json.dumps(endpoint._completion(body, text)).encode())
             self._log(body, 200)
@@ -120,6 +122,9 @@ class FakeEndpoint:
     """A running fake endpoint; use as a context manager or call `close()`."""
 
     reply: Callable[[list[dict[str, Any]]], str] = echo
+    reply_by_model: dict[str, Callable[[list[dict[str, Any]]], str]] = field(default_factory=dict)
+    """Replies by the requested model name (several judges behind one endpoint); others get
+    `reply`."""
     top_logprobs: Callable[[list[dict[str, Any]]], dict[str, float]] | None = None
     """When set and a request asks for logprobs: the first reply token's top log-probs."""
     latency: float = 0.0
