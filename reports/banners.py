@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from harness.stats.intervals import FEW
+from judges.llm.judge import served_identities
 from reports.scorecard import headline
 
 CONSISTENCY = 0.7
@@ -122,13 +123,9 @@ def served_banners(usages: Sequence[Mapping[str, Any] | None]) -> list[str]:
     for usage in usages:
         if not usage:
             continue
-        seen = [s for s in usage.get("served") or [] if set(s) - {"replies"}]
+        seen = served_identities(usage.get("served") or [])
         if len(seen) > 1:
-            names = "; ".join(
-                ", ".join(f"{k} {v}" for k, v in sorted(s.items()) if k != "replies")
-                + f" ({s['replies']} replies)"
-                for s in seen
-            )
+            names = "; ".join(f"{name} ({n} replies)" for name, n in seen)
             out.append(
                 f"The judge{' ' + usage['judge'] if usage.get('judge') else ''} answered as "
                 f"{len(seen)} different models: "
@@ -147,4 +144,19 @@ def canary_banners(result: Mapping[str, Any] | None) -> list[str]:
         out.append(f"Canary: {result['verdict']}.")
     if result.get("identity_note"):
         out.append(f"Canary: {result['identity_note']}.")
+    return out
+
+
+def model_judge_banners(rows: Sequence[Mapping[str, Any]], baseline: str) -> list[str]:
+    """`judge_banners` for every model of a comparison against the baseline, from its row
+    (`judge_consistency`, `judge_verdict_share`)."""
+    out = []
+    for row in rows:
+        out += judge_banners(
+            {
+                "consistency_rate": row.get("judge_consistency"),
+                "verdict_share": row.get("judge_verdict_share"),
+            },
+            context=f"on {row['model']} vs {baseline}",
+        )
     return out

@@ -12,7 +12,7 @@ from reports import svg
 from reports.banners import (
     canary_banners,
     card_banners,
-    judge_banners,
+    model_judge_banners,
     scorer_banners,
     served_banners,
 )
@@ -39,15 +39,7 @@ def compare_banners(stats: dict[str, Any], manifest: dict[str, Any]) -> list[str
     out = card_banners(compare_card(stats)) + scorer_banners(manifest.get("scorers", []))
     out += served_banners(manifest.get("judge_usage") or [])
     out += canary_banners(stats.get("canary"))
-    for row in stats["models"]:
-        out += judge_banners(
-            {
-                "consistency_rate": row.get("judge_consistency"),
-                "verdict_share": row.get("judge_verdict_share"),
-            },
-            context=f"on {row['model']} vs {stats['baseline']}",
-        )
-    return out
+    return out + model_judge_banners(stats["models"], stats["baseline"])
 
 
 def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:

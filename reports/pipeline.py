@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from reports.banners import card_banners, judge_banners, scorer_banners
+from reports.banners import card_banners, model_judge_banners, scorer_banners
 from reports.html import CSP, environment
 from reports.scorecard import HEADLINE, card_context, card_markdown, model_card, overall
 from reports.text import md
@@ -74,15 +74,7 @@ def pipeline_card(rows: list[dict[str, Any]]) -> dict[str, Any]:
 def pipeline_banners(payload: dict[str, Any]) -> list[str]:
     """Small samples, the toxicity model, and an unreliable win-rate judge."""
     out = card_banners(pipeline_card(payload["rows"])) + scorer_banners(payload["scorers"])
-    for row in payload["rows"]:
-        out += judge_banners(
-            {
-                "consistency_rate": row.get("judge_consistency"),
-                "verdict_share": row.get("judge_verdict_share"),
-            },
-            context=f"on {row['model']} vs base",
-        )
-    return out
+    return out + model_judge_banners(payload["rows"], "base")
 
 
 def summary_markdown(payload: dict[str, Any]) -> str:

@@ -6,7 +6,7 @@ by us. Returned strings are marked safe for Jinja by the caller only after this 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape as _html_escape
 
 from reports.text import visible_controls
@@ -188,19 +188,21 @@ def _ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     return [round(lo + k * step, 1) for k in range(count)]
 
 
-def band(
+def _step_axes(
     xs: Sequence[float],
-    values: Sequence[float | None],
-    lows: Sequence[float | None],
-    highs: Sequence[float | None],
     *,
+    width: int,
+    height: int,
+    top: int,
     title: str,
     percent: bool,
-    width: int = WIDTH // 2 - 10,
-) -> str:
-    """One measure (0-1) over training steps: its 95% interval as a shaded band, the values
-    as a line with dots (hollow where there is no interval); ticks on both axes."""
-    height, left, right, top, bottom = 200, 52, 16, 26, 38
+    css: str,
+    tick_marks: bool,
+) -> tuple[list[str], Callable[[float], float], Callable[[float], float]]:
+    """The frame of a measure (0-1) over training steps: the opening tag, title, axes,
+    y ticks on 0-1 (in % for rates), step ticks (every step up to 8, else 5 whole ones);
+    with the x and y pixel functions."""
+    left, right, bottom = 52, 16, 38
     x_lo, x_hi = min(xs, default=0.0), max(xs, default=1.0)
     x_span = (x_hi - x_lo) or 1.0
 
@@ -213,7 +215,7 @@ def band(
     base = height - bottom
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        'class="band">',
+        f'class="{css}">',
         f'<text x="{left}" y="16" font-size="13" font-weight="600">{escape(title)}</text>',
         f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#333"/>',
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#333"/>',
@@ -230,11 +232,34 @@ def band(
         )
     steps = sorted(set(xs))
     for x in steps if len(steps) <= 8 else [round(t) for t in _ticks(x_lo, x_hi)]:
-        parts.append(
+        mark = (
             f'<line x1="{px(x):.1f}" y1="{base}" x2="{px(x):.1f}" y2="{base + 4}" stroke="#333"/>'
-            f'<text x="{px(x):.1f}" y="{base + 15}" text-anchor="middle" font-size="10" '
+            if tick_marks
+            else ""
+        )
+        parts.append(
+            f'{mark}<text x="{px(x):.1f}" y="{base + 15}" text-anchor="middle" font-size="10" '
             f'class="tick">{x:g}</text>'
         )
+    return parts, px, py
+
+
+def band(
+    xs: Sequence[float],
+    values: Sequence[float | None],
+    lows: Sequence[float | None],
+    highs: Sequence[float | None],
+    *,
+    title: str,
+    percent: bool,
+    width: int = WIDTH // 2 - 10,
+) -> str:
+    """One measure (0-1) over training steps: its 95% interval as a shaded band, the values
+    as a line with dots (hollow where there is no interval); ticks on both axes."""
+    parts, px, py = _step_axes(
+        xs, width=width, height=200, top=26, title=title, percent=percent, css="band",
+        tick_marks=True,
+    )  # fmt: skip
     with_ci = [
         (x, lo, hi)
         for x, lo, hi in zip(xs, lows, highs, strict=True)
@@ -288,41 +313,12 @@ def overlay(
 ) -> str:
     """Several series of one measure (0-1) over training steps, each in its colour with its
     95% interval as a faint band and a legend (names escaped)."""
-    height, left, right, top, bottom = 220, 52, 16, 26 + 14 * len(series), 38
-    xs_all = [x for _, xs, _, _, _ in series for x in xs]
-    x_lo, x_hi = min(xs_all, default=0.0), max(xs_all, default=1.0)
-    x_span = (x_hi - x_lo) or 1.0
-
-    def px(v: float) -> float:
-        return left + (v - x_lo) / x_span * (width - left - right)
-
-    def py(v: float) -> float:
-        return height - bottom - min(max(v, 0.0), 1.0) * (height - top - bottom)
-
-    base = height - bottom
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" role="img" '
-        'class="overlay">',
-        f'<text x="{left}" y="16" font-size="13" font-weight="600">{escape(title)}</text>',
-        f'<line x1="{left}" y1="{base}" x2="{width - right}" y2="{base}" stroke="#333"/>',
-        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{base}" stroke="#333"/>',
-        f'<text x="{(left + width - right) / 2:.0f}" y="{height - 4}" text-anchor="middle" '
-        'font-size="11">training step</text>',
-    ]
-    for k in range(5):
-        t = k / 4
-        label = f"{100 * t:.0f}%" if percent else f"{t:g}"
-        parts.append(
-            f'<line x1="{left - 4}" y1="{py(t):.1f}" x2="{width - right}" y2="{py(t):.1f}" '
-            f'stroke="#eee"/><text x="{left - 7}" y="{py(t) + 4:.1f}" text-anchor="end" '
-            f'font-size="10" class="tick">{label}</text>'
-        )
-    steps = sorted(set(xs_all))
-    for x in steps if len(steps) <= 8 else [round(t) for t in _ticks(x_lo, x_hi)]:
-        parts.append(
-            f'<text x="{px(x):.1f}" y="{base + 15}" text-anchor="middle" font-size="10" '
-            f'class="tick">{x:g}</text>'
-        )
+    left = 52
+    parts, px, py = _step_axes(
+        [x for _, xs, _, _, _ in series for x in xs], width=width, height=220,
+        top=26 + 14 * len(series), title=title, percent=percent, css="overlay",
+        tick_marks=False,
+    )  # fmt: skip
     for i, (name, xs, values, lows, highs) in enumerate(series):
         colour = PALETTE[i % len(PALETTE)]
         parts.append(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from harness.core.atomic import write_text_atomic
 from harness.core.errors import InputError, UserError
@@ -153,25 +153,36 @@ def check_canary(config: CanaryCheckConfig, progress: Progress | None = None) ->
     return result
 
 
-def check_alongside(
-    path: Path,
-    judge: str,
-    judge_base_url: str | None,
-    client: JudgeClient,
-    sample: int | None,
-    seed: int,
-    progress: Progress | None = None,
-) -> dict[str, Any]:
-    """`--canary` on judge and compare: the canary's pairs judged by the same judge, fresh,
-    beside the work; the check's record."""
+class WithCanary(Protocol):
+    """A job config that takes `--canary` (JudgeConfig, CompareConfig)."""
+
+    @property
+    def canary(self) -> Path | None: ...
+    @property
+    def judge(self) -> str: ...
+    @property
+    def judge_base_url(self) -> str | None: ...
+    @property
+    def judge_client(self) -> JudgeClient: ...
+    @property
+    def canary_sample(self) -> int | None: ...
+    @property
+    def canary_seed(self) -> int: ...
+
+
+def check_alongside(config: WithCanary, progress: Progress | None = None) -> dict[str, Any] | None:
+    """`--canary` on judge and compare: the canary's pairs judged by the job's judge, fresh,
+    beside the work; the check's record (None without `--canary`)."""
+    if config.canary is None:
+        return None
     return check_canary(
         CanaryCheckConfig(
-            canary=path,
-            judge=judge,
-            judge_base_url=judge_base_url,
-            judge_client=client,
-            sample=sample,
-            seed=seed,
+            canary=config.canary,
+            judge=config.judge,
+            judge_base_url=config.judge_base_url,
+            judge_client=config.judge_client,
+            sample=config.canary_sample,
+            seed=config.canary_seed,
         ),
         progress,
     )

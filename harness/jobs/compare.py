@@ -141,15 +141,7 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
     if config.canary is not None:
         from harness.jobs.canary import check_alongside
 
-        stats["canary"] = check_alongside(
-            config.canary,
-            config.judge,
-            config.judge_base_url,
-            config.judge_client,
-            config.canary_sample,
-            config.canary_seed,
-            progress,
-        )
+        stats["canary"] = check_alongside(config, progress)
     if judged.persona_stats is not None:
         stats["personas"] = judged.persona_stats
         write_text_atomic(

@@ -151,15 +151,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     if config.canary is not None:
         from harness.jobs.canary import check_alongside
 
-        summary["canary"] = check_alongside(
-            config.canary,
-            config.judge,
-            config.judge_base_url,
-            config.judge_client,
-            config.canary_sample,
-            config.canary_seed,
-            progress,
-        )
+        summary["canary"] = check_alongside(config, progress)
     return _write(config.output, records, summary, inputs)
 
 
@@ -169,17 +161,15 @@ def _panel_summary(
     """A panel's summary: what it is, every member's own measures and spending, how often
     the members split and how far every two agree; usage summed over the members."""
     from judges.llm.files import summarise
+    from judges.llm.judge import JudgeStats
     from judges.panel.panel import panel_statistics
 
     names = [m.spec for m in members]
     own = [summarise(r, m) for r, m in zip(found, members, strict=True)]
-    usage: dict[str, Any] = dict(own[0]["usage"])
-    for other in own[1:]:  # the members' spending summed; who answered stays per member
-        for key, value in other["usage"].items():
-            if key == "served":
-                usage["served"] = [*usage["served"], *value]
-            elif isinstance(value, int | float) and not isinstance(value, bool):
-                usage[key] = usage[key] + value
+    total = JudgeStats()
+    for m in members:  # the members' spending summed; who answered stays per member too
+        total.add(m.stats)
+    usage = {**total.as_dict(), "client": members[0].settings()}
     return {
         "usage": usage,
         "panel": {

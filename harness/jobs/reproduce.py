@@ -95,11 +95,9 @@ def reproduce(run_dir: Path, out: Path, progress: Progress | None = None) -> Rep
 
 def _served(usage: dict[str, Any]) -> set[str]:
     """The identities a judge's endpoint answered as (replies without one left out)."""
-    return {
-        json.dumps({k: v for k, v in s.items() if k != "replies"}, sort_keys=True)
-        for s in usage.get("served") or []
-        if set(s) - {"replies"}
-    }
+    from judges.llm.judge import served_identities
+
+    return {name for name, _ in served_identities(usage.get("served") or [])}
 
 
 def judge_identity_differences(

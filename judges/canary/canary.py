@@ -17,7 +17,7 @@ from typing import Any
 
 from harness.core.errors import UserError
 from harness.stats.drift import ALPHA, drift_test
-from judges.llm.judge import Judge
+from judges.llm.judge import Judge, served_identities
 from judges.llm.pairwise import judge_pairwise
 from judges.llm.verdicts import PairItem
 
@@ -141,8 +141,4 @@ def check(
 
 
 def _identities(served: Sequence[dict[str, Any]]) -> set[str]:
-    return {
-        ", ".join(f"{k} {v}" for k, v in sorted(s.items()) if k != "replies")
-        for s in served
-        if set(s) - {"replies"}
-    }
+    return {name for name, _ in served_identities(served)}

@@ -32,6 +32,16 @@ UNRECORDED = "unrecorded"
 """The served identity of replies stored before identities were kept."""
 
 
+def served_identities(served: Sequence[dict[str, Any]]) -> list[tuple[str, int]]:
+    """A usage's `served` entries as (`model M, system_fingerprint F`, replies), leaving
+    out replies stored before identities were kept."""
+    return [
+        (", ".join(f"{k} {v}" for k, v in sorted(s.items()) if k != "replies"), s["replies"])
+        for s in served
+        if set(s) - {"replies"}
+    ]
+
+
 @dataclass(frozen=True)
 class Price:
     """Dollars per million prompt and completion tokens (for cost accounting)."""
