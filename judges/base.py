@@ -28,7 +28,11 @@ class ScorerContext:
     """What a run offers its scorers; each factory takes what it needs."""
 
     judge: str | None = None
-    """Judge spec for judge-backed scorers (`openai:MODEL` or `local:MODEL`)."""
+    """Judge spec for judge-backed scorers (`openai:MODEL`, `local:MODEL`, or a panel file)."""
+    panel: tuple[str, ...] = ()
+    """More judges deciding with `judge` as a panel (judges/panel/)."""
+    panel_aggregate: str = "vote"
+    """How a panel decides: majority label / median grade (`vote`), or mean grade (`mean`)."""
     judge_base_url: str | None = None
     """Endpoint for an `openai:` judge (else OPENAI_BASE_URL)."""
     judge_client: JudgeClient = field(default_factory=JudgeClient)

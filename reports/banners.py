@@ -118,10 +118,14 @@ def judge_banners(metrics: Mapping[str, Mapping[str, Any] | None], context: str 
 def served_banners(usages: Sequence[Mapping[str, Any] | None]) -> list[str]:
     """A judge whose endpoint answered as more than one model (or system fingerprint) in
     one run or across a run and its resume: verdicts from different models may not be
-    comparable. Replies stored before identities were kept are not counted."""
+    comparable. Replies stored before identities were kept are not counted. A panel's
+    usage is checked member by member (a panel answers as several models by design)."""
     out = []
     for usage in usages:
         if not usage:
+            continue
+        if usage.get("members"):
+            out += served_banners(usage["members"])
             continue
         seen = served_identities(usage.get("served") or [])
         if len(seen) > 1:

@@ -93,6 +93,8 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
         lines += ["", f"LC instruction difficulty: {md(stats['lc_difficulty'])}."]
     if stats.get("canary"):
         lines += ["", f"Canary: {md(stats['canary']['verdict'])}."]
+    if stats.get("panel"):
+        lines += ["", *panel_summary_lines(stats)]
     for t in stats["paired_tests"]:
         lines.append("")
         need = (
@@ -107,6 +109,44 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
     if stats.get("personas"):
         lines += ["", *persona_summary_lines(stats["personas"])]
     return "\n".join(lines) + "\n"
+
+
+def panel_summary_lines(stats: dict[str, Any]) -> list[str]:
+    """A judge panel's members' own win rates beside the panel's, and how far they agree."""
+    panel = stats["panel"]
+    names = panel["members"]
+    lines = [
+        f"#### Judge panel: {md(panel['spec'])}",
+        "",
+        "| model vs baseline | panel | " + " | ".join(md(n) for n in names) + " |",
+        "|" + "---|" * (len(names) + 2),
+    ]
+
+    def cell(row: dict[str, Any] | None) -> str:
+        if row is None or not row.get("win_rate_ci"):
+            return "–"
+        low, high = row["win_rate_ci"]
+        return f"{row['win_rate']:.1f} [{low:.1f}, {high:.1f}] (n={row['n_total']})"
+
+    for row in stats["models"]:
+        if row["model"] == stats["baseline"]:
+            continue
+        own = [
+            next((r for r in panel["member_win_rates"][n] if r["model"] == row["model"]), None)
+            for n in names
+        ]
+        lines.append(f"| {md(row['model'])} | {cell(row)} | " + " | ".join(map(cell, own)) + " |")
+    split = panel.get("split_rate")
+    if split:
+        lines += ["", f"Pairs on which the members' verdicts split (%): {ci_text(split, 100)}."]
+    for a in panel["agreement"]:
+        kappa = "undefined" if a["value"] is None else f"{a['value']:.2f}"
+        if a.get("ci_low") is not None:
+            kappa += f" [{a['ci_low']:.2f}, {a['ci_high']:.2f}] (n={a['n']})"
+        else:
+            kappa += f" (n={a['n']}: {md(a['note'])})"
+        lines.append(f"Cohen's kappa, {md(a['a'])} vs {md(a['b'])}: {kappa}.")
+    return lines
 
 
 def persona_summary_lines(personas: dict[str, Any]) -> list[str]:

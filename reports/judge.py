@@ -30,7 +30,7 @@ def verdict_counts(results: Sequence[dict[str, Any]]) -> dict[str, int]:
         order: tuple[str, ...] = ("A", "B", "tie", "no verdict", "failed")
     else:
         found = Counter(r["status"] for r in results)
-        order = ("ok", "unparsed", "failed")
+        order = ("ok", "unparsed", "failed", "split")
     return {k: found.get(k, 0) for k in order}
 
 

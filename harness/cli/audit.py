@@ -15,6 +15,7 @@ from harness.cli.options import (
     JUDGE_TIMEOUT,
     MIN_VERDICT_MASS,
     OUT,
+    PANEL_AGGREGATE,
     PERSONA_TEMPLATE,
     PERSONAS,
     STORE,
@@ -40,7 +41,11 @@ def audit_judge(
     out: Annotated[Path, OUT],
     judge: Annotated[
         list[str],
-        typer.Option("--judge", help="Judge to audit: openai:MODEL or local:MODEL. Repeatable."),
+        typer.Option(
+            "--judge",
+            help="Judge to audit: openai:MODEL, local:MODEL, or a panel file (its members are "
+            "audited too). Repeatable.",
+        ),
     ],
     compare: Annotated[
         list[str] | None,
@@ -83,6 +88,13 @@ def audit_judge(
     store: Annotated[Path | None, STORE] = None,
     personas: Annotated[str | None, PERSONAS] = None,
     persona_template: Annotated[str, PERSONA_TEMPLATE] = "pairwise-persona-v1",
+    panel: Annotated[
+        bool,
+        typer.Option(
+            "--panel", help="Also audit the --judge judges together as one panel (after each)."
+        ),
+    ] = False,
+    panel_aggregate: Annotated[str, PANEL_AGGREGATE] = "vote",
 ) -> None:
     """Audit judges on human-labelled pairs: agreement, position/length/format/self bias, variance, cost."""
     from harness.jobs.audit import AuditConfig, run_audit_judges
@@ -111,6 +123,8 @@ def audit_judge(
         command=command_line(),
         personas=personas,
         persona_template=persona_template,
+        panel=panel,
+        panel_aggregate=panel_aggregate,
     )
     with BarProgress(err) as progress:
         payload = run_audit_judges(config, progress)

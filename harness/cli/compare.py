@@ -21,6 +21,7 @@ from harness.cli.options import (
     JUDGE_TIMEOUT,
     MIN_VERDICT_MASS,
     OUT,
+    PANEL_AGGREGATE,
     PERSONA_TEMPLATE,
     PERSONAS,
     STORE,
@@ -49,7 +50,13 @@ def compare(
     ],
     baseline: Annotated[str, typer.Option(help="Label of the baseline model.")],
     suite: Annotated[list[str], typer.Option(help="Suite(s) to generate on.")],
-    judge: Annotated[str, typer.Option(help="openai:MODEL or local:MODEL.")],
+    judge: Annotated[
+        list[str],
+        typer.Option(
+            help="openai:MODEL or local:MODEL. Repeat for a panel (every member judges every "
+            "pair in both orders), or give a panel file (panel.yaml)."
+        ),
+    ],
     out: Annotated[Path, OUT],
     template: Annotated[
         str,
@@ -98,6 +105,7 @@ def compare(
     canary: Annotated[Path | None, CANARY] = None,
     canary_sample: Annotated[int | None, CANARY_SAMPLE] = None,
     fail_on_drift: Annotated[bool, FAIL_ON_DRIFT] = False,
+    panel_aggregate: Annotated[str, PANEL_AGGREGATE] = "vote",
 ) -> None:
     """Generate with several models, judge them pairwise with position swap, and report win rates."""
     from harness.core.records import GenerationParams
@@ -110,7 +118,9 @@ def compare(
         models=tuple(model),
         baseline=baseline,
         suites=tuple(suite),
-        judge=judge,
+        judge=judge[0],
+        panel=tuple(judge[1:]),
+        panel_aggregate=panel_aggregate,
         out=out,
         template=template,
         all_pairs=all_pairs,

@@ -18,6 +18,7 @@ from harness.cli.options import (
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT,
     MIN_VERDICT_MASS,
+    PANEL_AGGREGATE,
     STORE,
     canary_outcome,
     judge_client,
@@ -60,7 +61,7 @@ def judge_cmd(
         typer.Option(
             "--judge",
             help="openai:MODEL (endpoint) or local:MODEL (e.g. local:smollm2). Repeat for a "
-            "panel (pairwise): every member judges every pair.",
+            "panel (every member judges every item), or give a panel file (panel.yaml).",
         ),
     ],
     template: Annotated[
@@ -106,9 +107,7 @@ def judge_cmd(
     price_completion: Annotated[
         float, typer.Option(help="Dollars per million completion tokens.")
     ] = 0.0,
-    panel_aggregate: Annotated[
-        str, typer.Option(help="A panel decides each order by 'vote' (majority) or 'mean'.")
-    ] = "vote",
+    panel_aggregate: Annotated[str, PANEL_AGGREGATE] = "vote",
     canary: Annotated[Path | None, CANARY] = None,
     canary_sample: Annotated[int | None, CANARY_SAMPLE] = None,
     fail_on_drift: Annotated[bool, FAIL_ON_DRIFT] = False,

@@ -13,7 +13,10 @@ from judges.llm.client import JudgeClient
 
 STORE = typer.Option(help="Results store (default $HARNESS_HOME/results.sqlite).")
 
-SCORER_JUDGE = typer.Option(help="Judge for judge-* scorers: openai:MODEL or local:MODEL.")
+SCORER_JUDGE = typer.Option(
+    help="Judge for judge-* scorers: openai:MODEL or local:MODEL; repeat for a panel, or give "
+    "a panel file (panel.yaml)."
+)
 
 JUDGE_BASE_URL = typer.Option(help="Endpoint of an openai: judge.")
 
@@ -96,6 +99,10 @@ def command_line() -> str:
     return shlex.join(["harness", *sys.argv[1:]])
 
 
+PANEL_AGGREGATE = typer.Option(
+    help="How a judge panel (--judge given more than once) decides: 'vote' (majority; "
+    "pointwise: median grade) or 'mean' (mean P(B wins) per order, or mean grade)."
+)
 CANARY = typer.Option(
     "--canary", help="A canary file (harness canary pin): check the judge against it alongside."
 )

@@ -16,6 +16,7 @@ from harness.cli.options import (
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT,
     OUT,
+    PANEL_AGGREGATE,
     SCORER_JUDGE,
     STORE,
     SUITE_LIMIT,
@@ -79,7 +80,8 @@ def run(
         int, typer.Option(min=0, help="Retries on 429/5xx/timeouts (openai engine).")
     ] = REQUEST_RETRIES,
     store: Annotated[Path | None, STORE] = None,
-    judge: Annotated[str | None, SCORER_JUDGE] = None,
+    judge: Annotated[list[str] | None, SCORER_JUDGE] = None,
+    panel_aggregate: Annotated[str, PANEL_AGGREGATE] = "vote",
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
     judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
     judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
@@ -134,7 +136,9 @@ def run(
         scorers=split_values(scorers) if scorers else DEFAULT_SCORERS,
         limit=limit,
         store=store,
-        judge=judge,
+        judge=judge[0] if judge else None,
+        panel=tuple(judge[1:]) if judge else (),
+        panel_aggregate=panel_aggregate,
         judge_base_url=judge_base_url,
         judge_client=judge_client(
             judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens

@@ -15,6 +15,7 @@ from harness.cli.options import (
     JUDGE_MAX_RETRIES,
     JUDGE_MAX_TOKENS,
     JUDGE_TIMEOUT,
+    PANEL_AGGREGATE,
     SCORER_JUDGE,
     STORE,
     TOXICITY_CONFIG,
@@ -52,7 +53,8 @@ def score_cmd(
     toxicity_model: Annotated[str | None, TOXICITY_MODEL] = None,
     toxicity_config: Annotated[str | None, TOXICITY_CONFIG] = None,
     device: Annotated[str, typer.Option(help="Torch device for scorer models.")] = "cpu",
-    judge: Annotated[str | None, SCORER_JUDGE] = None,
+    judge: Annotated[list[str] | None, SCORER_JUDGE] = None,
+    panel_aggregate: Annotated[str, PANEL_AGGREGATE] = "vote",
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
     judge_timeout: Annotated[float, JUDGE_TIMEOUT] = DEFAULT_TIMEOUT,
     judge_max_retries: Annotated[int, JUDGE_MAX_RETRIES] = DEFAULT_MAX_RETRIES,
@@ -68,7 +70,9 @@ def score_cmd(
     if not input.is_file():
         raise UserError(f"--input {input}: no such file")
     context = ScorerContext(
-        judge=judge,
+        judge=judge[0] if judge else None,
+        panel=tuple(judge[1:]) if judge else (),
+        panel_aggregate=panel_aggregate,
         judge_base_url=judge_base_url,
         judge_client=judge_client(
             judge_timeout, judge_max_retries, judge_concurrency, judge_max_tokens

@@ -13,6 +13,7 @@ import functools
 import hashlib
 import json
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -75,13 +76,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _readable(method: F) -> F:
-    """A store that SQLite cannot read (a damaged page, a file that is not a database, a
+    """One thread at a time (a judge panel's members judge concurrently through one store),
+    and a store that SQLite cannot read (a damaged page, a file that is not a database, a
     lock held too long) is a UserError naming the file, not a traceback."""
 
     @functools.wraps(method)
     def wrapper(self: ResultsStore, *args: Any, **kwargs: Any) -> Any:
         try:
-            return method(self, *args, **kwargs)
+            with self._lock:
+                return method(self, *args, **kwargs)
         except sqlite3.DatabaseError as e:
             raise UserError(
                 f"{self.path}: the results store cannot be used ({e}); if it is damaged, move "
@@ -92,13 +95,16 @@ def _readable(method: F) -> F:
 
 
 class ResultsStore:
-    """Thin, typed access to the SQLite file; one connection per store object."""
+    """Thin, typed access to the SQLite file; one connection per store object, safe to share
+    between threads."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._lock = threading.RLock()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, timeout=60)
+            # Used from several threads, one at a time under `_lock`.
+            self._db = sqlite3.connect(path, timeout=60, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(SCHEMA)

@@ -32,6 +32,7 @@ from suites.suite import Suite
 
 if TYPE_CHECKING:
     from judges.audit.measures import AuditItem, LabelledPair
+    from judges.panel.spec import Member, PanelSpec
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,8 @@ class AuditConfig:
     """What `harness audit-judge` needs."""
 
     judges: tuple[str, ...]
+    """Judge specs (`openai:MODEL`, `local:MODEL`) or panel files, each audited on its own;
+    a panel file's members are audited too, each before the panel."""
     pairs: str
     out: Path
     template: str = "pairwise-v1"
@@ -60,6 +63,43 @@ class AuditConfig:
     personas: str | None = None
     """A personas YAML file or `default`: also judge every pair per user profile."""
     persona_template: str = "pairwise-persona-v1"
+    panel: bool = False
+    """Also audit the `judges` together as one panel (after each on its own)."""
+    panel_aggregate: str = "vote"
+
+
+def audit_entries(config: AuditConfig) -> list[Member | PanelSpec]:
+    """What gets audited, in order: every judge; a panel file's members and then the panel;
+    with `panel`, all the judges as one panel last. Checked before any work."""
+    from judges.panel.spec import Member, is_panel_file, load_panel_file, panel_spec
+
+    entries: list[Member | PanelSpec] = []
+    for spec in config.judges:
+        if is_panel_file(spec):
+            found = load_panel_file(Path(spec))
+            entries.extend(m for m in found.members if m not in entries)
+            entries.append(found)
+        elif Member(spec) not in entries:
+            entries.append(Member(spec))
+    if config.panel:
+        if any(is_panel_file(j) for j in config.judges):
+            raise UserError(
+                "--panel: give the panel's judges as --judge, or a panel file, not both"
+            )
+        together = panel_spec(list(config.judges), config.panel_aggregate)
+        if together is None:
+            raise UserError("--panel needs at least two --judge")
+        entries.append(together)
+    return entries
+
+
+def entry_name(entry: Member | PanelSpec) -> str:
+    """How an audited judge or panel is named in audit.json and items.jsonl."""
+    from judges.panel.spec import PanelSpec
+
+    if isinstance(entry, PanelSpec):
+        return f"panel({', '.join(m.judge for m in entry.members)}; {entry.aggregate})"
+    return entry.judge
 
 
 def _self_answers(
@@ -110,18 +150,19 @@ def run_audit_judges(config: AuditConfig, progress: Progress | None = None) -> d
     template = load_template(config.template)
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")
+    entries = audit_entries(config)
     pairs = load_pairs(config.pairs, config.limit)
     check_out_dir(config.out)
     started = time.time()
     results: list[dict[str, Any]] = []
     records: list[dict[str, Any]] = []
     with ResultsStore(config.store or default_store_path()) as store:
-        for spec in config.judges:
+        for entry in entries:
             result, items = _audit_one(
-                config, _Judges(config, template, store), spec, pairs, progress
+                config, _Judges(config, template, store), entry, pairs, progress
             )
             results.append(result)
-            records.extend({"judge": spec, **it.record()} for it in items)
+            records.extend({"judge": entry_name(entry), **it.record()} for it in items)
     payload = {"judges": results, "manifest": _manifest(config, template.id, started)}
     _write(config.out, payload, records)
     return payload
@@ -135,15 +176,25 @@ class _Judges:
     template: Any
     store: ResultsStore
 
-    def __call__(self, spec: str, temperature: float | None = None, seed: int | None = None) -> Any:
+    def __call__(
+        self,
+        entry: Member | PanelSpec | str,
+        temperature: float | None = None,
+        seed: int | None = None,
+    ) -> Any:
         from judges.llm.judge import Price, build_judge
+        from judges.panel.panel import Panel
+        from judges.panel.spec import Member, PanelSpec
 
+        if isinstance(entry, PanelSpec):
+            return Panel([self(m, temperature, seed) for m in entry.members], entry.aggregate)
+        member = Member(entry) if isinstance(entry, str) else entry
         judge = build_judge(
-            spec,
+            member.judge,
             self.template,
             self.store,
-            Endpoint(self.config.judge_base_url, self.config.judge_client),
-            price=Price(*self.config.price),
+            Endpoint(member.base_url or self.config.judge_base_url, self.config.judge_client),
+            price=Price(*(member.price or self.config.price)),
             temperature=temperature,
             seed=seed,
         )
@@ -154,19 +205,21 @@ class _Judges:
 def _audit_one(
     config: AuditConfig,
     judge_for: _Judges,
-    spec: str,
+    entry: Member | PanelSpec,
     pairs: Sequence[LabelledPair],
     progress: Progress,
 ) -> tuple[dict[str, Any], list[AuditItem]]:
-    """Audit one judge: its result for audit.json and its per-pair items."""
+    """Audit one judge or panel: its result for audit.json and its per-pair items."""
     from judges.audit.measures import measures, run_audit
+    from judges.panel.spec import PanelSpec
 
-    judge = judge_for(spec)
+    judge = judge_for(entry)
+    panel = isinstance(entry, PanelSpec)
     answers = None
-    if config.self_preference:
+    if config.self_preference and not isinstance(entry, PanelSpec):
         answers = _self_answers(
-            spec,
-            Endpoint(config.judge_base_url, config.judge_client),
+            entry.judge,
+            Endpoint(entry.base_url or config.judge_base_url, config.judge_client),
             [p.prompt for p in pairs],
             config.self_max_new_tokens,
             judge_for.store,
@@ -174,11 +227,12 @@ def _audit_one(
         )
     reference = judge_for(config.reference_judge) if config.reference_judge else None
     repeats = [
-        judge_for(spec, config.repeat_temperature, seed=k + 1) for k in range(config.repeats)
+        judge_for(entry, config.repeat_temperature, seed=k + 1) for k in range(config.repeats)
     ]
     # Upper bound: both orders of the pair, its two perturbations, the self-answer pair,
-    # and one order per repeat.
-    progress.start(f"audit {spec}", len(pairs) * (8 + config.repeats))
+    # and one order per repeat; a panel asks each member.
+    size = len(entry.members) if isinstance(entry, PanelSpec) else 1
+    progress.start(f"audit {entry_name(entry)}", len(pairs) * (8 + config.repeats) * size)
     items = run_audit(
         judge,
         pairs,
@@ -188,8 +242,12 @@ def _audit_one(
         on_done=progress.advance,
     )
     for r in repeats:  # repeated judging is part of what the audit cost
-        judge.stats.add(r.stats)
+        judge.charge(r.stats)
     found = measures(items, judge)
+    if panel and config.self_preference:
+        for m in found:
+            if m["measure"] in ("self_preference", "reference_prefers_judge_answer"):
+                m["note"] = "not computed: a panel has no model of its own (see each member's)"
     persona_audit = None
     if config.personas is not None:
         persona_audit = _persona_audit(config, judge, judge_for.store, pairs, items, progress)
@@ -201,6 +259,13 @@ def _audit_one(
         "measures": {m["measure"]: {k: v for k, v in m.items() if k != "measure"} for m in found},
         "personas": persona_audit,
     }
+    if panel:
+        result["panel"] = {
+            "members": judge.names,
+            "aggregate": judge.aggregate,
+            "member_usage": judge.member_usage(),
+            **judge.statistics([it.base for it in items]),
+        }
     return result, items
 
 

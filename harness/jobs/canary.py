@@ -170,16 +170,37 @@ class WithCanary(Protocol):
     def canary_seed(self) -> int: ...
 
 
-def check_alongside(config: WithCanary, progress: Progress | None = None) -> dict[str, Any] | None:
-    """`--canary` on judge and compare: the canary's pairs judged by the job's judge, fresh,
-    beside the work; the check's record (None without `--canary`)."""
+def canary_member(config: WithCanary, panel: Any) -> tuple[str, str | None]:
+    """The judge `--canary` checks, and where it is asked: the job's judge, or the member of
+    its panel (a `judges.panel.spec.PanelSpec`, else None) the canary was pinned for; a
+    canary pinned for none of the members is refused before any work."""
+    if config.canary is None or panel is None:
+        return config.judge, config.judge_base_url
+    pinned = str(load_canary(config.canary)["judge"].get("spec"))
+    for member in panel.members:
+        if member.judge == pinned:
+            return member.judge, member.base_url or config.judge_base_url
+    names = ", ".join(m.judge for m in panel.members)
+    raise UserError(
+        f"--canary {config.canary}: pinned for {pinned}, which is not a member of the panel "
+        f"({names}); a canary checks one judge: pin one for a member"
+    )
+
+
+def check_alongside(
+    config: WithCanary, progress: Progress | None = None, panel: Any = None
+) -> dict[str, Any] | None:
+    """`--canary` on judge and compare: the canary's pairs judged by the job's judge (or the
+    panel member it was pinned for), fresh, beside the work; the check's record (None
+    without `--canary`)."""
     if config.canary is None:
         return None
+    judge, base_url = canary_member(config, panel)
     return check_canary(
         CanaryCheckConfig(
             canary=config.canary,
-            judge=config.judge,
-            judge_base_url=config.judge_base_url,
+            judge=judge,
+            judge_base_url=base_url,
             judge_client=config.judge_client,
             sample=config.canary_sample,
             seed=config.canary_seed,

@@ -111,9 +111,15 @@ class CompareConfig:
     toxicity_model: str | None = None
     toxicity_config: str | None = None
     canary: Path | None = None
-    """A canary file (`harness canary pin`) checked alongside with the same judge."""
+    """A canary file (`harness canary pin`) checked alongside with the same judge (with a
+    panel: the member it was pinned for)."""
     canary_sample: int | None = None
     canary_seed: int = 0
+    panel: tuple[str, ...] = ()
+    """More judges deciding with `judge` as a panel (judges/panel/); `judge` may also name a
+    panel file."""
+    panel_aggregate: str = "vote"
+    """How a panel decides each order: majority (`vote`) or mean P(B wins) (`mean`)."""
 
 
 def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -138,10 +144,12 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
         labels, config.baseline, meta, judged.results, outputs, config.n_bootstrap
     )
     stats["scorecard"] = scorecard
+    if judged.panel is not None:
+        stats["panel"] = _panel_statistics(config, judged, labels, meta, outputs)
     if config.canary is not None:
         from harness.jobs.canary import check_alongside
 
-        stats["canary"] = check_alongside(config, progress)
+        stats["canary"] = check_alongside(config, progress, panel_spec(config))
     if judged.persona_stats is not None:
         stats["personas"] = judged.persona_stats
         write_text_atomic(
@@ -186,10 +194,14 @@ def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
     inconsistent_policy(config.inconsistent)
     for name in config.scorers:
         lookup_scorer(name)
+    panel = panel_spec(config)
     if config.canary is not None:
-        from harness.jobs.canary import load_canary
+        from harness.jobs.canary import canary_member, load_canary
 
         load_canary(config.canary)
+        canary_member(config, panel)
+    if panel is not None and config.personas is not None:
+        raise UserError("--personas judges with one judge; give one --judge, not a panel")
     template = load_template(config.template)
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")
@@ -245,6 +257,8 @@ def _score(
     each model's metrics, and the scorers' specs for the manifest."""
     context = ScorerContext(
         judge=config.judge,
+        panel=config.panel,
+        panel_aggregate=config.panel_aggregate,
         judge_base_url=config.judge_base_url,
         judge_client=config.judge_client,
         store=store,
@@ -298,15 +312,60 @@ def _pair_items(
     return items, meta
 
 
+def panel_spec(config: CompareConfig) -> Any:
+    """The panel the `--judge` values name (a `judges.panel.spec.PanelSpec`), or None."""
+    from judges.panel.spec import panel_spec as spec_of
+
+    return spec_of([config.judge, *config.panel], config.panel_aggregate)
+
+
 @dataclass
 class _Judged:
-    """The pairwise verdicts, the judge, its usage, and the per-persona ones when asked."""
+    """The pairwise verdicts, the judge (or panel), its usage, and the per-persona ones."""
 
     judge: Any
     results: list[Any]
     usage: list[dict[str, Any] | None]
     persona_stats: dict[str, Any] | None = None
     persona_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def panel(self) -> Any:
+        """The panel that judged (judges.panel.panel.Panel), or None for one judge."""
+        from judges.panel.panel import Panel
+
+        return self.judge if isinstance(self.judge, Panel) else None
+
+
+def _panel_statistics(
+    config: CompareConfig,
+    judged: _Judged,
+    labels: list[str],
+    meta: list[dict[str, Any]],
+    outputs: dict[str, list[str]],
+) -> dict[str, Any]:
+    """Each member's own win rates against the baseline, how often the members split and how
+    far every two agree; the panel's own win rates are the comparison's."""
+    from harness.stats.comparison import win_rate_rows
+
+    panel = judged.panel
+    keep = ("model", "win_rate", "win_rate_ci", "n_total", "judge_consistency")
+    member_rows = {
+        name: [
+            {k: row.get(k) for k in keep}
+            for row in win_rate_rows(
+                labels, config.baseline, meta, [r.members[m] for r in judged.results], outputs
+            )
+        ]
+        for m, name in enumerate(panel.names)
+    }
+    return {
+        "spec": panel.spec,
+        "members": panel.names,
+        "aggregate": panel.aggregate,
+        "member_win_rates": member_rows,
+        **panel.statistics(judged.results),
+    }
 
 
 def _judge(
@@ -318,22 +377,30 @@ def _judge(
     progress: Progress,
 ) -> _Judged:
     """Judge every pair in both orders (and once per persona with `config.personas`)."""
-    from judges.llm.judge import build_judge
-    from judges.llm.pairwise import judge_pairwise
     from judges.llm.position_swap import inconsistent_policy
     from judges.llm.template import load_template
+    from judges.panel.panel import Panel, pairwise
+    from judges.panel.spec import build_any_judge
 
-    endpoint = Endpoint(config.judge_base_url, config.judge_client)
-    judge = build_judge(config.judge, template, store, endpoint)
-    judge.min_verdict_mass = config.min_verdict_mass
-    progress.start("judge", len(items) * 2)
-    results = judge_pairwise(
+    judge = build_any_judge(
+        [config.judge, *config.panel],
+        template,
+        store,
+        Endpoint(config.judge_base_url, config.judge_client),
+        aggregate=config.panel_aggregate,
+        min_verdict_mass=config.min_verdict_mass,
+    )
+    members = len(judge.members) if isinstance(judge, Panel) else 1
+    progress.start("judge", len(items) * 2 * members)
+    results = pairwise(
         judge,
         items,
         inconsistent=inconsistent_policy(config.inconsistent),
         on_done=progress.advance,
     )
-    judged = _Judged(judge, results, [judge.usage()])
+    # A panel's spending is listed per member (each answers as its own model).
+    usage = list(judge.member_usage().values()) if isinstance(judge, Panel) else [judge.usage()]
+    judged = _Judged(judge, results, list(usage))
     if config.personas is not None:
         persona_judge = judge.with_template(load_template(config.persona_template))
         judged.persona_stats, judged.persona_rows = _judge_personas(

@@ -61,9 +61,11 @@ class JudgeConfig:
     min_verdict_mass: float = 0.5
     """Log-probability templates: least P(A) + P(B) a verdict may rest on (0: any)."""
     panel: tuple[str, ...] = ()
-    """Pairwise: more judges deciding with `judge` as a panel (judges/panel/)."""
+    """More judges deciding with `judge` as a panel (judges/panel/); `judge` may also name a
+    panel file."""
     panel_aggregate: str = "vote"
-    """How the panel decides each order: the members' majority (`vote`) or mean P(B wins)."""
+    """How a panel decides: the members' majority (`vote`; pointwise: median grade) or their
+    mean (P(B wins) per order, or grade)."""
     canary: Path | None = None
     """A canary file (`harness canary pin`): checked alongside, its verdict in the summary."""
     canary_sample: int | None = None
@@ -89,7 +91,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     """Judge every item of `config.input` and write the three output files."""
     from judges.llm.backends import Budget
     from judges.llm.files import read_pairs, read_points, result_record, summarise
-    from judges.llm.judge import Price, build_judge
+    from judges.llm.judge import Price
     from judges.llm.template import load_template
 
     progress = progress or SilentProgress()
@@ -106,82 +108,60 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     check_out_file(config.output)
     if not 0.0 <= config.min_verdict_mass <= 1.0:
         raise UserError("--min-verdict-mass must lie in [0, 1]")
+    from judges.panel.panel import Panel
+    from judges.panel.spec import build_any_judge, panel_spec
+
+    panel = panel_spec([config.judge, *config.panel], config.panel_aggregate)
+    if panel is not None and panel.aggregate == "mean" and config.kind == "classify":
+        raise UserError("a panel labels by majority: --panel-aggregate mean needs grades or pairs")
     if config.canary is not None:
-        from harness.jobs.canary import load_canary
+        from harness.jobs.canary import canary_member, load_canary
 
         load_canary(config.canary)  # a bad canary file is refused before any request
-    if config.panel and not pairwise:
-        raise UserError("--judge given more than once: panels judge pairwise only")
-    if config.panel_aggregate not in ("vote", "mean"):
-        raise UserError("--panel-aggregate must be 'vote' or 'mean'")
-    specs = [config.judge, *config.panel]
-    if len(set(specs)) != len(specs):
-        raise UserError(f"--judge: a panel member is named twice ({', '.join(specs)})")
+        canary_member(config, panel)
     with ResultsStore(config.store or default_store_path()) as results_store:
-        members = []
-        for spec in specs:
-            member = build_judge(
-                spec,
-                loaded,
-                results_store,
-                Endpoint(config.judge_base_url, config.judge_client),
-                budget=Budget(config.max_requests, config.max_tokens_budget),
-                price=Price(*config.price),
-            )
-            member.min_verdict_mass = config.min_verdict_mass
-            members.append(member)
-        judge = members[0]
+        judge = build_any_judge(
+            [config.judge, *config.panel],
+            loaded,
+            results_store,
+            Endpoint(config.judge_base_url, config.judge_client),
+            aggregate=config.panel_aggregate,
+            budget=Budget(config.max_requests, config.max_tokens_budget),
+            price=Price(*config.price),
+            min_verdict_mass=config.min_verdict_mass,
+        )
         per_item = 2 if pairwise and config.swap else 1
-        progress.start(f"judge {config.kind}", len(items) * per_item * len(members))
-        found = [_judge_items(config, m, items, on_inconsistent, progress) for m in members]
-    if config.panel:
-        from judges.panel.panel import panel_pairs
-
-        results = panel_pairs(found, config.panel_aggregate, on_inconsistent)  # type: ignore[arg-type]
-    else:
-        results = found[0]
+        members = len(judge.members) if isinstance(judge, Panel) else 1
+        progress.start(f"judge {config.kind}", len(items) * per_item * members)
+        results = _judge_items(config, judge, items, on_inconsistent, progress)
     records = [result_record(r, judge) for r in results]
     inputs = [dataclasses.asdict(item) for item in items]
     summary = summarise(results, judge)
-    if config.panel:
-        summary.update(_panel_summary(config, members, found, results))
-        summary["judge"] = {**summary["judge"], "spec": summary["panel"]["spec"]}
-        for r in records:
-            r["judge"] = summary["panel"]["spec"]
+    if isinstance(judge, Panel):
+        summary["panel"] = panel_summary(judge, results)
     if config.canary is not None:
         from harness.jobs.canary import check_alongside
 
-        summary["canary"] = check_alongside(config, progress)
+        summary["canary"] = check_alongside(config, progress, panel)
     return _write(config.output, records, summary, inputs)
 
 
-def _panel_summary(
-    config: JudgeConfig, members: list[Any], found: list[Any], results: list[Any]
-) -> dict[str, Any]:
-    """A panel's summary: what it is, every member's own measures and spending, how often
-    the members split and how far every two agree; usage summed over the members."""
+def panel_summary(panel: Any, results: list[Any]) -> dict[str, Any]:
+    """A panel's part of a summary: what it is, every member's own measures and spending,
+    how often the members split and how far every two agree."""
     from judges.llm.files import summarise
-    from judges.llm.judge import JudgeStats
-    from judges.panel.panel import panel_statistics
 
-    names = [m.spec for m in members]
-    own = [summarise(r, m) for r, m in zip(found, members, strict=True)]
-    total = JudgeStats()
-    for m in members:  # the members' spending summed; who answered stays per member too
-        total.add(m.stats)
-    usage = {**total.as_dict(), "client": members[0].settings()}
+    own = [summarise([r.members[k] for r in results], m) for k, m in enumerate(panel.members)]
     return {
-        "usage": usage,
-        "panel": {
-            "spec": f"panel({', '.join(names)}; {config.panel_aggregate})",
-            "members": names,
-            "aggregate": config.panel_aggregate,
-            "member_metrics": {n: o["metrics"] for n, o in zip(names, own, strict=True)},
-            "member_usage": {
-                n: {**o["usage"], "judge": n} for n, o in zip(names, own, strict=True)
-            },
-            **panel_statistics(names, results),
+        "spec": panel.spec,
+        "members": panel.names,
+        "aggregate": panel.aggregate,
+        "decides": panel.decides(results[0] if results else None),
+        "member_metrics": {n: o["metrics"] for n, o in zip(panel.names, own, strict=True)},
+        "member_usage": {
+            n: {**o["usage"], "judge": n} for n, o in zip(panel.names, own, strict=True)
         },
+        **panel.statistics(results),
     }
 
 
@@ -192,12 +172,10 @@ def _judge_items(
     on_inconsistent: Inconsistent,
     progress: Progress,
 ) -> Any:
-    from judges.llm.classify import judge_classify
-    from judges.llm.pairwise import judge_pairwise
-    from judges.llm.pointwise import judge_pointwise
+    from judges.panel.panel import classify, pairwise, pointwise
 
     if config.kind == "pairwise":
-        return judge_pairwise(
+        return pairwise(
             judge,
             items,
             swap=config.swap,
@@ -206,8 +184,8 @@ def _judge_items(
             on_done=progress.advance,
         )
     if config.kind == "pointwise":
-        return judge_pointwise(judge, items, on_done=progress.advance)
-    return judge_classify(judge, items, on_done=progress.advance)
+        return pointwise(judge, items, on_done=progress.advance)
+    return classify(judge, items, on_done=progress.advance)
 
 
 def _write(

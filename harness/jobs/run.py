@@ -60,7 +60,10 @@ class RunConfig:
     scorers: tuple[str, ...] = DEFAULT_SCORERS
     """Registered scorer names."""
     judge: str | None = None
-    """Judge spec for judge-backed scorers (`openai:MODEL` or `local:MODEL`)."""
+    """Judge spec for judge-backed scorers (`openai:MODEL`, `local:MODEL`, or a panel file)."""
+    panel: tuple[str, ...] = ()
+    """More judges deciding with `judge` as a panel (judges/panel/)."""
+    panel_aggregate: str = "vote"
     judge_base_url: str | None = None
     """Endpoint of an `openai:` judge."""
     judge_client: JudgeClient = field(default_factory=JudgeClient)
@@ -286,8 +289,9 @@ def config_from_replay(saved: dict[str, Any], *, out: Path, store: Path, command
     values["params"] = GenerationParams(**values["params"])
     if "judge_client" in values:  # absent from runs made before the judge-client options
         values["judge_client"] = JudgeClient(**values["judge_client"])
-    for name in ("suites", "scorers"):
-        values[name] = tuple(values[name])
+    for name in ("suites", "scorers", "panel"):  # panel: absent from runs made before panels
+        if name in values:
+            values[name] = tuple(values[name])
     return RunConfig(**values, out=out, store=store, command=command)
 
 
@@ -312,6 +316,8 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
     with ResultsStore(config.store or default_store_path()) as store:
         context = ScorerContext(
             judge=config.judge,
+            panel=config.panel,
+            panel_aggregate=config.panel_aggregate,
             judge_base_url=config.judge_base_url,
             judge_client=config.judge_client,
             store=store,

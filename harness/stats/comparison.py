@@ -149,6 +149,18 @@ def _paired_tests(
     return tests
 
 
+def win_rate_rows(
+    labels: Sequence[str],
+    baseline: str,
+    meta: Sequence[dict[str, Any]],
+    results: Sequence[Judged],
+    outputs: dict[str, list[str]],
+) -> list[dict[str, Any]]:
+    """Each model's win-rate row (as in `compare_statistics`'s `models`) from these verdicts
+    alone: one panel member's, say."""
+    return _model_rows(labels, baseline, _tally(meta, results), outputs)[0]
+
+
 def compare_statistics(
     labels: Sequence[str],
     baseline: str,

@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 from scipy.stats import norm
 
-from harness.stats.intervals import FEW, rate, too_few
-from judges.llm.judge import Judge
-from judges.llm.pairwise import judge_pairwise
+from harness.stats.agreement import kappa_with_interval
+from harness.stats.intervals import rate
 from judges.llm.position_swap import first_slot_choices
 from judges.llm.verdicts import PairItem, PairResult
+from judges.panel.panel import AnyJudge, Panel, pairwise
 
 FILLER = (
     " I hope this helps! To summarise, the points above cover the question. It is always a "
@@ -80,16 +80,6 @@ def as_list(text: str) -> str:
     """The same sentences as a bulleted list (content unchanged)."""
     sentences = [s.strip() for s in re.split(r"(?<=[.!?])\s+", text.strip()) if s.strip()]
     return "\n".join(f"- {s}" for s in sentences) if sentences else text
-
-
-def cohen_kappa(a: Sequence[str], b: Sequence[str]) -> float | None:
-    """Cohen's kappa between two label sequences; None (undefined) when chance agreement is
-    1, i.e. both raters used one and the same label throughout: 0/0, not 0."""
-    labels = sorted(set(a) | set(b))
-    n = len(a)
-    po = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    pe = sum((list(a).count(k) / n) * (list(b).count(k) / n) for k in labels)
-    return None if pe == 1 else (po - pe) / (1 - pe)
 
 
 @dataclass
@@ -153,13 +143,13 @@ def _perturbed(
 
 
 def _interventions(
-    judge: Judge, items: Sequence[AuditItem], on_done: Callable[[int], None] | None
+    judge: AnyJudge, items: Sequence[AuditItem], on_done: Callable[[int], None] | None
 ) -> None:
     """Judge the pairs again with the loser padded with filler, and reformatted as a list."""
     decisive = [it for it in items if it.base.verdict in ("A", "B")]
     padded = _perturbed(decisive, lambda t: t + FILLER)
     for (it, side, _), r in zip(
-        padded, judge_pairwise(judge, [p for _, _, p in padded], on_done=on_done), strict=True
+        padded, pairwise(judge, [p for _, _, p in padded], on_done=on_done), strict=True
     ):
         it.padded, it.padded_side = r, side
     listed = [
@@ -168,16 +158,16 @@ def _interventions(
         if x[2].response_a != x[0].pair.response_a or x[2].response_b != x[0].pair.response_b
     ]
     for (it, side, _), r in zip(
-        listed, judge_pairwise(judge, [p for _, _, p in listed], on_done=on_done), strict=True
+        listed, pairwise(judge, [p for _, _, p in listed], on_done=on_done), strict=True
     ):
         it.listed, it.listed_side = r, side
 
 
 def _self_rounds(
-    judge: Judge,
+    judge: AnyJudge,
     items: Sequence[AuditItem],
     self_answers: Sequence[str],
-    reference: Judge | None,
+    reference: AnyJudge | None,
     on_done: Callable[[int], None] | None,
 ) -> None:
     """The judge model's own answers against the human-preferred response (and by `reference`)."""
@@ -195,33 +185,33 @@ def _self_rounds(
     for it, ans, r in zip(
         humans,
         [p.response_a for p in own],
-        judge_pairwise(judge, own, on_done=on_done),
+        pairwise(judge, own, on_done=on_done),
         strict=True,
     ):
         it.self_answer, it.self_vs_human = ans, r
     if reference is not None:
-        for it, r in zip(humans, judge_pairwise(reference, own), strict=True):
+        for it, r in zip(humans, pairwise(reference, own), strict=True):
             it.reference_self_vs_human = r
 
 
 def run_audit(
-    judge: Judge,
+    judge: AnyJudge,
     pairs: Sequence[LabelledPair],
     *,
     self_answers: Sequence[str] | None = None,
-    reference: Judge | None = None,
-    repeat_judges: Sequence[Judge] = (),
+    reference: AnyJudge | None = None,
+    repeat_judges: Sequence[AnyJudge] = (),
     on_done: Callable[[int], None] | None = None,
 ) -> list[AuditItem]:
     """Judge the pairs, their perturbations, self-answers and repeats; returns per-item records."""
     as_pairs = [PairItem(p.id, p.prompt, p.response_a, p.response_b) for p in pairs]
-    base = judge_pairwise(judge, as_pairs, on_done=on_done)
+    base = pairwise(judge, as_pairs, on_done=on_done)
     items = [AuditItem(p, r) for p, r in zip(pairs, base, strict=True)]
     _interventions(judge, items, on_done)
     if self_answers is not None:
         _self_rounds(judge, items, self_answers, reference, on_done)
     for repeat in repeat_judges:  # same presentation, a different sampling seed each time
-        reps = judge_pairwise(repeat, as_pairs, swap=False, on_done=on_done)
+        reps = pairwise(repeat, as_pairs, swap=False, on_done=on_done)
         for it, r in zip(items, reps, strict=True):
             it.repeats.append(r.verdict)
     return items
@@ -278,64 +268,6 @@ def _rate(name: str, outcomes: Sequence[bool], note: str) -> dict[str, Any]:
         "n": m.n,
         "note": note,
     }
-
-
-def kappa_with_interval(
-    judge: Sequence[str],
-    human: Sequence[str],
-    what: str = "judge verdict (A/B/tie) vs human label",
-    names: tuple[str, str] = ("the judge", "humans"),
-) -> dict[str, Any]:
-    """Cohen's kappa with a bootstrap 95% CI, or the reason there is none: undefined when
-    one label is used throughout, too few pairs under `FEW`, and no interval when kappa is
-    undefined in more than 5% of the resamples (a percentile over the rest would mislead).
-    `what` and `names` say what is compared (a judge and humans, or two panel members)."""
-    n = len(judge)
-    first, second = names
-    if n == 0:
-        return {"measure": "cohen_kappa", "value": None, "ci_low": None, "ci_high": None,
-                "n": 0, "note": too_few(0, "pairs")}  # fmt: skip
-    kappa = cohen_kappa(judge, human)
-    found: dict[str, Any] = {
-        "measure": "cohen_kappa",
-        "value": kappa,
-        "ci_low": None,
-        "ci_high": None,
-        "n": n,
-        "note": f"{what}; 95% CI by bootstrap",
-    }
-    if kappa is None:
-        found["note"] = (
-            f"undefined: {first} and {second} gave one and the same label to all {n} pairs "
-            "(chance agreement is 1)"
-        )
-    elif len(set(judge)) == 1:
-        # A rater with one label agrees exactly as often as chance predicts, whatever the
-        # other said: kappa is 0 in every resample, and [0, 0] would be no interval.
-        found["one_label"] = judge[0]
-        found["note"] = (
-            f"{first} gave one label ({judge[0]}) to all {n} pairs: kappa is 0 whatever "
-            f"{second} said; no interval"
-        )
-    elif n < FEW:
-        found["note"] = too_few(n, "pairs")
-    else:
-        rng = np.random.default_rng(0)
-        draws = [rng.integers(0, n, n) for _ in range(1000)]
-        boots = [cohen_kappa([judge[i] for i in d], [human[i] for i in d]) for d in draws]
-        defined = [k for k in boots if k is not None]
-        if len(defined) < 0.95 * len(boots):
-            found["note"] = (
-                f"kappa is undefined in {len(boots) - len(defined)} of {len(boots)} "
-                "resamples (nearly one label throughout): no interval"
-            )
-        else:
-            low, high = np.quantile(defined, [0.025, 0.975])
-            if low < high:
-                found.update(ci_low=float(low), ci_high=float(high))
-            else:
-                found["note"] = f"kappa is {kappa:.2f} in every resample: no interval"
-    return found
 
 
 def _agreement(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
@@ -502,7 +434,7 @@ def _repeats(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
     return out
 
 
-def _parse_and_cost(items: Sequence[AuditItem], judge: Judge) -> list[dict[str, Any] | None]:
+def _parse_and_cost(items: Sequence[AuditItem], judge: AnyJudge) -> list[dict[str, Any] | None]:
     """Parse rate, and price and latency per 1,000 judgments."""
     out: list[dict[str, Any] | None] = []
     orders = [o for it in items for o in it.base.orders]
@@ -514,8 +446,11 @@ def _parse_and_cost(items: Sequence[AuditItem], judge: Judge) -> list[dict[str, 
         )
     )
     stats = judge.stats
+    # A panel's judgment is one reply from each member: priced and timed as all of them.
+    size = len(judge.members) if isinstance(judge, Panel) else 1
+    what = f"panel judgments ({size} member replies each)" if size > 1 else "judgments"
     if stats.answered:
-        per = 1000 / stats.answered
+        per = 1000 * size / stats.answered
         out.append(
             {
                 "measure": "price_per_1000",
@@ -523,7 +458,7 @@ def _parse_and_cost(items: Sequence[AuditItem], judge: Judge) -> list[dict[str, 
                 "ci_low": None,
                 "ci_high": None,
                 "n": stats.answered,
-                "note": "dollars per 1,000 judgments at their token counts (given prices)",
+                "note": f"dollars per 1,000 {what} at their token counts (given prices)",
             }
         )
         out.append(
@@ -533,13 +468,13 @@ def _parse_and_cost(items: Sequence[AuditItem], judge: Judge) -> list[dict[str, 
                 "ci_low": None,
                 "ci_high": None,
                 "n": stats.answered,
-                "note": "seconds of judge latency per 1,000 judgments (before concurrency)",
+                "note": f"seconds of judge latency per 1,000 {what} (before concurrency)",
             }
         )
     return out
 
 
-def measures(items: Sequence[AuditItem], judge: Judge) -> list[dict[str, Any]]:
+def measures(items: Sequence[AuditItem], judge: AnyJudge) -> list[dict[str, Any]]:
     """Every audit measure with its 95% CI and n (see the module docstring)."""
     out: list[dict[str, Any] | None] = [
         *_agreement(items),

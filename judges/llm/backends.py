@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -73,15 +74,23 @@ class Budget:
     max_tokens: int | None = None
     requests: int = 0
     tokens: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """A panel's members share one budget from their own threads."""
 
     def take(self) -> str | None:
         """Reserve one request; the reason it cannot be made, or None."""
-        if self.max_requests is not None and self.requests >= self.max_requests:
-            return f"budget exhausted (max_requests={self.max_requests})"
-        if self.max_tokens is not None and self.tokens >= self.max_tokens:
-            return f"budget exhausted (max_tokens={self.max_tokens})"
-        self.requests += 1
-        return None
+        with self._lock:
+            if self.max_requests is not None and self.requests >= self.max_requests:
+                return f"budget exhausted (max_requests={self.max_requests})"
+            if self.max_tokens is not None and self.tokens >= self.max_tokens:
+                return f"budget exhausted (max_tokens={self.max_tokens})"
+            self.requests += 1
+            return None
+
+    def spend(self, tokens: int) -> None:
+        """Count an answered request's tokens."""
+        with self._lock:
+            self.tokens += tokens
 
 
 @dataclass(frozen=True)
@@ -300,7 +309,7 @@ def _answered(
     usage = getattr(resp, "usage", None)
     pt = int(getattr(usage, "prompt_tokens", 0) or 0)
     ct = int(getattr(usage, "completion_tokens", 0) or 0)
-    budget.tokens += pt + ct
+    budget.spend(pt + ct)
     served = {
         k: str(v)
         for k in ("model", "system_fingerprint")
@@ -365,7 +374,7 @@ class LocalBackend:
                 else:
                     req, out = next(done)
                     c = out[0]
-                    budget.tokens += c.prompt_tokens + c.completion_tokens
+                    budget.spend(c.prompt_tokens + c.completion_tokens)
                     top = c.top_logprobs if req.logprobs else None
                     replies.append(
                         JudgeReply(

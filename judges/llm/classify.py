@@ -21,7 +21,10 @@ class ClassResult:
     label: str | None
     raw: str | None
     error: str | None
-    status: Literal["ok", "unparsed", "failed"]
+    status: Literal["ok", "unparsed", "failed", "split"]
+    """`split`: a panel whose members' labels have no majority (judges/panel/)."""
+    members: tuple[ClassResult, ...] = ()
+    """A panel's label: every member's own result on the item."""
 
 
 def judge_classify(

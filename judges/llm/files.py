@@ -14,7 +14,7 @@ from harness.core.errors import InputError
 from harness.core.validation import validated_rows
 from harness.stats.intervals import mean_ci, rate, share_interval
 from judges.llm.classify import ClassResult
-from judges.llm.judge import Judge
+from judges.llm.judge import JudgeLike
 from judges.llm.pointwise import PointItem, PointResult
 from judges.llm.position_swap import first_slot_choices
 from judges.llm.verdicts import PairItem, PairResult
@@ -67,7 +67,9 @@ def read_points(path: Path, *, needs_reference: bool = False) -> list[PointItem]
     return items
 
 
-def result_record(result: PairResult | PointResult | ClassResult, judge: Judge) -> dict[str, Any]:
+def result_record(
+    result: PairResult | PointResult | ClassResult, judge: JudgeLike
+) -> dict[str, Any]:
     """One output line: the result plus which judge and template produced it."""
     record = asdict(result)
     record["judge"] = judge.spec
@@ -108,7 +110,7 @@ def mass_distribution(masses: Sequence[float], threshold: float) -> dict[str, An
 
 
 def summarise(
-    results: Sequence[PairResult | PointResult | ClassResult], judge: Judge
+    results: Sequence[PairResult | PointResult | ClassResult], judge: JudgeLike
 ) -> dict[str, Any]:
     """Parse rate, consistency (pairwise), score/label distribution, cost and time."""
     metrics: list[dict[str, Any]] = []

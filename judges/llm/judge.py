@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Protocol
 
 from harness.core.store import ResultsStore, content_key
 from judges.llm.backends import (
@@ -90,6 +90,20 @@ class JudgeStats:
         return found
 
 
+class JudgeLike(Protocol):
+    """What results and summaries need of whoever judged: one `Judge`, or a panel of them
+    (judges/panel/)."""
+
+    @property
+    def spec(self) -> str: ...
+    @property
+    def template(self) -> JudgeTemplate: ...
+    @property
+    def min_verdict_mass(self) -> float: ...
+    def describe(self) -> dict[str, Any]: ...
+    def spent(self) -> dict[str, Any]: ...
+
+
 class Judge:
     """Asks a judge model through the store."""
 
@@ -125,6 +139,10 @@ class Judge:
         other.min_verdict_mass = self.min_verdict_mass
         other.client = self.client
         return other
+
+    def charge(self, other: JudgeStats) -> None:
+        """Count spending made on this judge's behalf (an audit's repeat judges) as its own."""
+        self.stats.add(other)
 
     def describe(self) -> dict[str, Any]:
         """The judge's spec as stored with results (no secrets)."""

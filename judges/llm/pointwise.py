@@ -30,6 +30,8 @@ class PointResult:
     raw: str | None
     error: str | None
     status: Literal["ok", "unparsed", "failed"]
+    members: tuple[PointResult, ...] = ()
+    """A panel's grade: every member's own result on the item."""
 
 
 def ask_each(

@@ -1,96 +1,228 @@
-"""A panel of pairwise judges: every member judges every pair in both orders; per order the
-panel's verdict is the members' majority (`vote`) or their mean P(B wins) (`mean`), and the
-orders are combined as one judge's are (position swap, inconsistent -> tie or flagged).
+"""A panel of judges deciding together: every member judges every item (pairwise: in both
+orders), the members concurrently, each through its own cache entries and retries; the
+panel's verdicts are aggregated from theirs (judges/panel/aggregate.py).
 
-A panel never guesses: an order some member has no verdict on has no panel verdict (the
-members' errors say why), and a vote without a majority is a tie that counts as *split*.
-Every member's own result stays on the panel's (`PairResult.members`).
+A `Panel` stands where a `Judge` stands in audits, comparisons and judge-backed scorers:
+`pairwise`, `pointwise` and `classify` here take either.
 """
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import replace
-from typing import Any, Literal
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
-from harness.stats.intervals import rate
-from judges.audit.measures import kappa_with_interval
-from judges.llm.position_swap import Inconsistent, combine
-from judges.llm.verdicts import OrderResult, PairResult, Verdict
+from harness.core.errors import UserError
+from judges.llm.classify import ClassResult, judge_classify
+from judges.llm.judge import Judge, JudgeStats
+from judges.llm.pairwise import judge_pairwise
+from judges.llm.pointwise import PointItem, PointResult, judge_pointwise
+from judges.llm.position_swap import Inconsistent
+from judges.llm.template import JudgeTemplate
+from judges.llm.verdicts import PairItem, PairResult
+from judges.panel.aggregate import (
+    Aggregate,
+    check_aggregate,
+    panel_grades,
+    panel_labels,
+    panel_pairs,
+)
+from judges.panel.agreement import panel_statistics
 
-Aggregate = Literal["vote", "mean"]
-AGGREGATES = ("vote", "mean")
-_PREF = {"A": 0.0, "B": 1.0, "tie": 0.5}
-
-
-def aggregate_order(votes: Sequence[OrderResult], how: Aggregate) -> OrderResult:
-    """The panel's verdict on one presentation order from its members' verdicts on it."""
-    order = votes[0].order
-    missing = [k for k, v in enumerate(votes) if v.verdict is None]
-    if missing:
-        why = "; ".join(f"member {k + 1}: {votes[k].error or 'no verdict'}" for k in missing)
-        return OrderResult(order, None, None, False, None, f"panel incomplete ({why})")
-    verdict: Verdict
-    if how == "mean":
-        pref = sum(float(v.preference or 0.0) for v in votes) / len(votes)
-        verdict = "B" if pref > 0.5 else "A" if pref < 0.5 else "tie"
-        return OrderResult(order, verdict, pref, True, None, None)
-    counts = Counter(v.verdict for v in votes if v.verdict is not None).most_common()
-    top = counts[0][1]
-    leaders = [v for v, c in counts if c == top]
-    verdict = leaders[0] if len(leaders) == 1 else "tie"
-    return OrderResult(order, verdict, _PREF[verdict], False, None, None)
+T = TypeVar("T")
+OnDone = Callable[[int], None] | None
 
 
-def panel_pairs(
-    members: Sequence[Sequence[PairResult]], how: Aggregate, inconsistent: Inconsistent = "tie"
-) -> list[PairResult]:
-    """The panel's result on each pair (members' results in the same item order)."""
-    if how not in AGGREGATES:
-        raise ValueError(f"panel aggregate must be one of {', '.join(AGGREGATES)}")
-    out = []
-    for results in zip(*members, strict=True):
-        orders = [
-            aggregate_order([r.orders[k] for r in results], how)
-            for k in range(len(results[0].orders))
-        ]
-        combined = combine(results[0].id, orders, inconsistent)
-        out.append(replace(combined, members=tuple(results)))
-    return out
+class Panel:
+    """Several judges on one template deciding by `aggregate` (`vote` or `mean`)."""
 
+    def __init__(self, members: Sequence[Judge], aggregate: str = "vote") -> None:
+        if len(members) < 2:
+            raise UserError("a judge panel needs at least two members")
+        names = [m.spec for m in members]
+        if len(set(names)) != len(names):
+            raise UserError(f"a panel member is named twice ({', '.join(names)})")
+        try:
+            self.aggregate: Aggregate = check_aggregate(aggregate)
+        except ValueError as e:
+            raise UserError(f"--panel-aggregate: {e}") from None
+        self.members = tuple(members)
+        self.extra = JudgeStats()
+        """Spending charged to the panel beyond its members' own (an audit's repeats)."""
 
-def split(result: PairResult) -> bool | None:
-    """Whether the members' own pair verdicts differ (None when some member has none)."""
-    verdicts = [m.verdict for m in result.members]
-    if not verdicts or any(v is None for v in verdicts):
-        return None
-    return len(set(verdicts)) > 1
+    @property
+    def names(self) -> list[str]:
+        return [m.spec for m in self.members]
 
+    @property
+    def spec(self) -> str:
+        """How results name the panel: its members and how it decides."""
+        return f"panel({', '.join(self.names)}; {self.aggregate})"
 
-def panel_statistics(names: Sequence[str], results: Sequence[PairResult]) -> dict[str, Any]:
-    """How often the members split, and every two members' agreement (Cohen's kappa on their
-    pair verdicts, A/B/tie, with a bootstrap 95% CI, over the pairs both decided)."""
-    flags = [f for f in (split(r) for r in results) if f is not None]
-    split_rate = rate(flags, suite="", metric="split_rate")
-    agreement = []
-    for i in range(len(names)):
-        for j in range(i + 1, len(names)):
-            both = [
-                (r.members[i].verdict, r.members[j].verdict)
-                for r in results
-                if r.members[i].verdict is not None and r.members[j].verdict is not None
-            ]
-            found = kappa_with_interval(
-                [str(a) for a, _ in both],
-                [str(b) for _, b in both],
-                what=f"{names[i]} vs {names[j]}: pair verdicts (A/B/tie)",
-                names=(names[i], names[j]),
+    @property
+    def template(self) -> JudgeTemplate:
+        return self.members[0].template
+
+    @property
+    def store(self) -> Any:
+        return self.members[0].store
+
+    @property
+    def min_verdict_mass(self) -> float:
+        return self.members[0].min_verdict_mass
+
+    @min_verdict_mass.setter
+    def min_verdict_mass(self, value: float) -> None:
+        for m in self.members:
+            m.min_verdict_mass = value
+
+    @property
+    def stats(self) -> JudgeStats:
+        """The members' spending summed (who answered stays per member in `member_usage`)."""
+        total = JudgeStats()
+        for m in self.members:
+            total.add(m.stats)
+        total.add(self.extra)
+        return total
+
+    def charge(self, other: JudgeStats) -> None:
+        """Count spending made on the panel's behalf (a repeat panel's) as the panel's."""
+        self.extra.add(other)
+
+    def describe(self) -> dict[str, Any]:
+        """The panel as stored with results: how it decides and each member's own spec."""
+        return {
+            "spec": self.spec,
+            "template": self.template.id,
+            "aggregate": self.aggregate,
+            "members": [m.describe() for m in self.members],
+            "min_verdict_mass": self.min_verdict_mass,
+        }
+
+    def decides(self, result: Any) -> str:
+        """How the panel decided results like `result`, in words."""
+        if isinstance(result, ClassResult):
+            return "majority label"
+        if isinstance(result, PointResult):
+            return "median grade" if self.aggregate == "vote" else "mean grade"
+        return (
+            "majority vote per order" if self.aggregate == "vote" else "mean preference per order"
+        )
+
+    def settings(self) -> dict[str, Any]:
+        return self.members[0].settings()
+
+    def spent(self) -> dict[str, Any]:
+        """The members' spending summed; who answered is each member's (`member_usage`): a
+        panel answers as several models by design."""
+        total = {k: v for k, v in self.stats.as_dict().items() if k != "served"}
+        return {**total, "client": self.settings()}
+
+    def usage(self) -> dict[str, Any]:
+        """The summed spending, with each member's own usage (and who answered it)."""
+        return {
+            "judge": self.spec,
+            "template": self.template.id,
+            **self.spent(),
+            "members": list(self.member_usage().values()),
+        }
+
+    def member_usage(self) -> dict[str, dict[str, Any]]:
+        return {m.spec: m.usage() for m in self.members}
+
+    def with_template(self, template: JudgeTemplate) -> Panel:
+        """The same members asked with another template."""
+        return Panel([m.with_template(template) for m in self.members], self.aggregate)
+
+    def statistics(self, results: Sequence[Any]) -> dict[str, Any]:
+        """Split rate and every two members' kappa over the panel's results."""
+        return panel_statistics(self.names, results)
+
+    def _each(self, work: Callable[[Judge, OnDone], T], on_done: OnDone) -> list[T]:
+        """`work` for every member at once, one thread each (a member's own backend fans
+        out its requests); progress counted under a lock."""
+        lock = threading.Lock()
+
+        def advance(k: int) -> None:
+            if on_done is not None:
+                with lock:
+                    on_done(k)
+
+        with ThreadPoolExecutor(len(self.members), thread_name_prefix="panel") as pool:
+            futures = [pool.submit(work, m, advance) for m in self.members]
+            return [f.result() for f in futures]
+
+    def judge_pairwise(
+        self,
+        items: Sequence[PairItem],
+        *,
+        swap: bool = True,
+        inconsistent: Inconsistent = "tie",
+        seed: int = 0,
+        on_done: OnDone = None,
+    ) -> list[PairResult]:
+        found = self._each(
+            lambda m, done: judge_pairwise(
+                m, items, swap=swap, inconsistent=inconsistent, seed=seed, on_done=done
+            ),
+            on_done,
+        )
+        return panel_pairs(found, self.aggregate, inconsistent)
+
+    def judge_pointwise(
+        self, items: Sequence[PointItem], on_done: OnDone = None
+    ) -> list[PointResult]:
+        found = self._each(lambda m, done: judge_pointwise(m, items, done), on_done)
+        return panel_grades(found, self.aggregate)
+
+    def judge_classify(
+        self, items: Sequence[PointItem], on_done: OnDone = None
+    ) -> list[ClassResult]:
+        if self.aggregate != "vote":
+            raise UserError(
+                "a panel labels by majority: --panel-aggregate mean needs grades or pairs"
             )
-            agreement.append({"a": names[i], "b": names[j], **found})
-    return {
-        "split_rate": None
-        if split_rate is None
-        else split_rate.model_dump(include={"value", "ci_low", "ci_high", "n", "note"}),
-        "agreement": agreement,
-    }
+        found = self._each(lambda m, done: judge_classify(m, items, done), on_done)
+        return panel_labels(found)
+
+
+AnyJudge = Judge | Panel
+"""A judge, or a panel standing where one judge would."""
+
+
+def pairwise(
+    judge: AnyJudge,
+    items: Sequence[PairItem],
+    *,
+    swap: bool = True,
+    inconsistent: Inconsistent = "tie",
+    seed: int = 0,
+    on_done: OnDone = None,
+) -> list[PairResult]:
+    """Pairwise results from a judge or a panel (judges/llm/pairwise.py)."""
+    if isinstance(judge, Panel):
+        return judge.judge_pairwise(
+            items, swap=swap, inconsistent=inconsistent, seed=seed, on_done=on_done
+        )
+    return judge_pairwise(
+        judge, items, swap=swap, inconsistent=inconsistent, seed=seed, on_done=on_done
+    )
+
+
+def pointwise(
+    judge: AnyJudge, items: Sequence[PointItem], on_done: OnDone = None
+) -> list[PointResult]:
+    """Grades from a judge or a panel."""
+    if isinstance(judge, Panel):
+        return judge.judge_pointwise(items, on_done)
+    return judge_pointwise(judge, items, on_done)
+
+
+def classify(
+    judge: AnyJudge, items: Sequence[PointItem], on_done: OnDone = None
+) -> list[ClassResult]:
+    """Labels from a judge or a panel."""
+    if isinstance(judge, Panel):
+        return judge.judge_classify(items, on_done)
+    return judge_classify(judge, items, on_done)

@@ -35,9 +35,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from harness.core.errors import UserError
 from harness.stats.intervals import wilson_share
 from harness.stats.winrate import head_to_head
-from judges.llm.judge import Judge
-from judges.llm.pairwise import judge_pairwise
 from judges.llm.verdicts import PairItem, PairResult
+from judges.panel.panel import AnyJudge, pairwise
 
 DEFAULT = "default"
 """`--personas default`: the profiles shipped in judges/personas.yaml."""
@@ -74,7 +73,7 @@ def load_personas(source: str | Path) -> list[Persona]:
 
 
 def judge_for_personas(
-    judge: Judge,
+    judge: AnyJudge,
     items: Sequence[PairItem],
     personas: Sequence[Persona],
     on_done: Callable[[int], None] | None = None,
@@ -97,7 +96,7 @@ def judge_for_personas(
         for p in personas
         for it in items
     ]
-    results = judge_pairwise(judge, flat, on_done=on_done)
+    results = pairwise(judge, flat, on_done=on_done)
     n = len(items)
     return {p.name: results[i * n : (i + 1) * n] for i, p in enumerate(personas)}
 

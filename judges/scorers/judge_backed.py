@@ -20,11 +20,11 @@ from harness.core.records import MetricValue, Sample, Score
 from harness.core.registry import register
 from harness.stats.intervals import mean_ci, rate
 from judges.base import ScoreInput, ScorerContext
-from judges.llm.classify import judge_classify
 from judges.llm.client import Endpoint
-from judges.llm.judge import build_judge
-from judges.llm.pointwise import PointItem, judge_pointwise
+from judges.llm.pointwise import PointItem
 from judges.llm.template import load_template
+from judges.panel.panel import Panel, classify, pointwise
+from judges.panel.spec import build_any_judge
 from judges.scorers.refusal.scorer import refusal_rates
 
 
@@ -37,20 +37,35 @@ class JudgeScorer:
     def __init__(self, context: ScorerContext) -> None:
         if not context.judge:
             raise UserError(f"the {self.name} scorer needs --judge (openai:MODEL or local:MODEL)")
-        self.judge = build_judge(
-            context.judge,
+        self.judge = build_any_judge(
+            [context.judge, *context.panel],
             load_template(self.template_name),
             context.store,
             Endpoint(context.judge_base_url, context.judge_client),
+            aggregate=context.panel_aggregate,
         )
+        if isinstance(self.judge, Panel) and self.judge.aggregate == "mean" and self.labels:
+            raise UserError(
+                f"the {self.name} scorer labels: a panel decides it by majority "
+                "(--panel-aggregate vote)"
+            )
+
+    labels = True
+    """Whether the scorer's judge labels (classify) rather than grades."""
 
     def spec(self) -> dict[str, Any]:
+        judge = self.judge
+        backend = (
+            [m.backend.identity() for m in judge.members]
+            if isinstance(judge, Panel)
+            else judge.backend.identity()
+        )
         return {
             "name": self.name,
             "kind": "judge",
-            "version": self.judge.template.id,
-            "judge": self.judge.spec,
-            "backend": self.judge.backend.identity(),
+            "version": judge.template.id,
+            "judge": judge.spec,
+            "backend": backend,
         }
 
     def usage(self) -> dict[str, Any] | None:
@@ -76,6 +91,18 @@ class JudgeScorer:
         """(metric, outcomes) over the items the judge scored."""
         return []
 
+    def _extra(self, result: Any) -> dict[str, Any]:
+        """The judge's reply kept with the score; a panel's, each member's."""
+        if isinstance(self.judge, Panel):
+            return {
+                "members": {
+                    name: {"label": getattr(m, "label", None), "score": getattr(m, "score", None),
+                           "raw": m.raw, "error": m.error}
+                    for name, m in zip(self.judge.names, result.members, strict=True)
+                }
+            }  # fmt: skip
+        return {"raw": result.raw}
+
     @staticmethod
     def _items(items: Sequence[ScoreInput]) -> list[PointItem]:
         return [
@@ -97,9 +124,9 @@ class JudgeRefusal(JudgeScorer):
                 None if r.label is None else float(r.label != "compliance"),
                 r.label,
                 r.error,
-                {"raw": r.raw},
+                self._extra(r),
             )
-            for r in judge_classify(self.judge, self._items(items))
+            for r in classify(self.judge, self._items(items))
         ]
 
     def rates(self, done: Sequence[tuple[Sample, Score]]) -> list[tuple[str, list[bool]]]:
@@ -119,9 +146,9 @@ class JudgeHarmful(JudgeScorer):
                 None if r.label is None else float(r.label == "yes"),
                 r.label,
                 r.error,
-                {"raw": r.raw},
+                self._extra(r),
             )
-            for r in judge_classify(self.judge, self._items(items))
+            for r in classify(self.judge, self._items(items))
         ]
 
     def rates(self, done: Sequence[tuple[Sample, Score]]) -> list[tuple[str, list[bool]]]:
@@ -133,11 +160,12 @@ class JudgeScore(JudgeScorer):
 
     name = "judge-score"
     template_name = "pointwise-v1"
+    labels = False
 
     def score(self, items: Sequence[ScoreInput]) -> list[Score]:
         return [
-            Score(self.name, r.score, None, r.error, {"raw": r.raw})
-            for r in judge_pointwise(self.judge, self._items(items))
+            Score(self.name, r.score, None, r.error, self._extra(r))
+            for r in pointwise(self.judge, self._items(items))
         ]
 
     def metrics(self, suite: str, scored: Sequence[tuple[Sample, Score]]) -> list[MetricValue]:

@@ -339,3 +339,74 @@ def test_alpaca_eval_outputs_round_trip(tmp_path: Path, scripted) -> None:
     payload = json.loads((tmp_path / "cmp" / "winrates.json").read_text())
     good = next(r for r in payload["models"] if r["model"] == "good")
     assert good["win_rate"] == 100.0 and good["n_total"] == 4
+
+
+def prefers_longer(messages: list[dict]) -> str:
+    text = messages[-1]["content"]
+    a = re.search(r"Assistant A's Answer\]\n(.*?)\n\[The End", text, re.S)
+    b = re.search(r"Assistant B's Answer\]\n(.*?)\n\[The End", text, re.S)
+    assert a and b
+    return "[[A]]" if len(a.group(1)) > len(b.group(1)) else "[[B]]"
+
+
+class InFlight:
+    """Which scripted judges are answering at the same moment (each sleeps a little)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.lock = threading.Lock()
+        self.now: dict[str, int] = {}
+        self.most = 0
+
+    def wrap(self, name: str, reply):
+        import time
+
+        def answer(messages: list[dict]) -> str:
+            with self.lock:
+                self.now[name] = self.now.get(name, 0) + 1
+                self.most = max(self.most, sum(1 for v in self.now.values() if v))
+            time.sleep(0.01)
+            with self.lock:
+                self.now[name] -= 1
+            return reply(messages)
+
+        return answer
+
+
+def test_compare_with_a_judge_panel(tmp_path: Path, scripted) -> None:
+    """Two judges as a panel on compare: the panel's win rates, each member's own, the split
+    rate, all against what each scripted judge does; the members answer at the same time."""
+    scripted.settings = {"suffix_by_model": {"good": " GOOD", "long": " and so on" * 30}}
+    out = tmp_path / "cmp"
+    seen = InFlight()
+    replies = {"judge": seen.wrap("judge", prefers_good), "longer": seen.wrap("longer", prefers_longer)}
+    with FakeEndpoint(reply_by_model=replies) as ep:
+        args = compare_args(out, ep.url)
+        args += ["--judge", "openai:longer", "--judge-concurrency", "1", "--scorers", "none"]
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0, result.output
+        assert len(ep.requests) == 2 * 2 * 2 * 12  # two members, two pairs, both orders
+    assert seen.most == 2  # one request in flight per member, and both members at once
+    payload = json.loads((out / "winrates.json").read_text())
+    rows = {r["model"]: r for r in payload["models"]}
+    panel = payload["panel"]
+    assert panel["spec"] == "panel(openai:judge, openai:longer; vote)"
+    own = {n: {r["model"]: r for r in rs} for n, rs in panel["member_win_rates"].items()}
+    # The quality judge: good always wins, long ties; the length judge: both win (both are
+    # longer than the base's answers). The panel agrees on good and splits on long: a tie.
+    assert own["openai:judge"]["good"]["win_rate"] == 100.0
+    assert own["openai:judge"]["long"]["win_rate"] == 50.0
+    assert own["openai:longer"]["good"]["win_rate"] == 100.0 == own["openai:longer"]["long"]["win_rate"]
+    assert rows["good"]["win_rate"] == 100.0 and rows["long"]["win_rate"] == 50.0
+    assert rows["long"]["n_draws"] == 12
+    assert panel["split_rate"]["value"] == pytest.approx(0.5) and panel["split_rate"]["n"] == 24
+    usage = payload["manifest"]["judge_usage"]
+    assert [u["judge"] for u in usage] == ["openai:judge", "openai:longer"]
+    assert all(u["requests"] == 48 for u in usage)
+    summary = (out / "summary.md").read_text()
+    assert "#### Judge panel: panel\\(openai:judge, openai:longer; vote\\)" in summary
+    assert "| long | 50.0 [" in summary and "Cohen's kappa, openai:judge vs openai:longer" in summary
+    html = (out / "report.html").read_text()
+    assert 'id="panel"' in html and "openai:judge vs openai:longer" in html
+    assert "answered as" not in summary  # two members answering as two models is no banner

@@ -10,10 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.stats.agreement import cohen_kappa
 from judges.audit.measures import (
     LabelledPair,
     as_list,
-    cohen_kappa,
     from_chosen_rejected,
     has_list,
     measures,
@@ -350,7 +350,7 @@ def test_kappa_is_undefined_not_zero_and_small_audits_state_no_finding() -> None
     """One label throughout is 0/0: kappa undefined (it was reported as 0.00 [0.00, 0.00]
     and read as "no better than chance"). Under FEW pairs no interval and no finding; with
     enough pairs a judge at chance is called so, with its interval."""
-    from judges.audit.measures import kappa_with_interval as _kappa
+    from harness.stats.agreement import kappa_with_interval as _kappa
     from reports.audit import warnings
 
     assert cohen_kappa(["A"] * 5, ["A"] * 5) is None
