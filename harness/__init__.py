@@ -22,12 +22,15 @@ API = (
     "CanaryPinConfig",
     "CompareConfig",
     "CompareResult",
+    "JudgeConfig",
+    "JudgeOutcome",
     "RunConfig",
     "audit_judge",
     "canary_check",
     "canary_pin",
     "compare",
     "evaluate",
+    "judge",
 )
 """Names `from harness import ...` gives, loaded from harness.jobs.api on first use."""
 

@@ -6,8 +6,9 @@
     result.metrics_frame()        # one row per metric, with its 95% CI and n
 
 `compare` and `audit_judge` return the same numbers their commands write (winrates.json,
-audit.json), with a table of them as `to_pandas()`; `canary_pin` and `canary_check` the
-canary's record and the check's verdict.
+audit.json), with a table of them as `to_pandas()`; `judge` judges a JSONL file as `harness
+judge` does (one judge, or a panel: `JudgeConfig(judge=A, panel=(B, C))`); `canary_pin` and
+`canary_check` the canary's record and the check's verdict.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from harness.core.records import RunResult
 from harness.jobs.audit import AuditConfig, run_audit_judges
 from harness.jobs.canary import CanaryCheckConfig, CanaryPinConfig, check_canary, pin_canary
 from harness.jobs.compare import CompareConfig, run_compare
+from harness.jobs.judge import JudgeConfig, JudgeOutcome, run_judge
 from harness.jobs.run import RunConfig, run
 
 if TYPE_CHECKING:
@@ -75,6 +77,12 @@ class AuditResult:
 def audit_judge(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
     """`harness audit-judge`: audit judges on human-labelled pairs."""
     return AuditResult(run_audit_judges(config, progress), config.out)
+
+
+def judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOutcome:
+    """`harness judge`: judge every item of a JSONL file (pairwise in both orders, grades or
+    labels) by one judge or a panel; the summary, and where the three files were written."""
+    return run_judge(config, progress)
 
 
 def canary_pin(config: CanaryPinConfig, progress: Progress | None = None) -> dict[str, Any]:

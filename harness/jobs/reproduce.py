@@ -100,14 +100,19 @@ def _served(usage: dict[str, Any]) -> set[str]:
     return {name for name, _ in served_identities(usage.get("served") or [])}
 
 
+def _members(usages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Judges' usages with a panel's replaced by its members' (each answers as itself)."""
+    return [m for u in usages for m in (u.get("members") or [u])]
+
+
 def judge_identity_differences(
     before: list[dict[str, Any]], after: list[dict[str, Any]]
 ) -> list[str]:
     """A judge (by spec and template) whose endpoint answered as other models or system
     fingerprints in the reproduction than in the run."""
-    old = {(u["judge"], u["template"]): _served(u) for u in before}
+    old = {(u["judge"], u["template"]): _served(u) for u in _members(before)}
     out = []
-    for u in after:
+    for u in _members(after):
         was = old.get((u["judge"], u["template"]))
         now = _served(u)
         if was and now and was != now:

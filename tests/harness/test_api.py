@@ -13,10 +13,12 @@ import harness
 from harness import (
     AuditConfig,
     CompareConfig,
+    JudgeConfig,
     RunConfig,
     audit_judge,
     compare,
     evaluate,
+    judge,
 )
 from harness.core.records import GenerationParams
 from tests.harness.test_compare import prefers_good
@@ -91,6 +93,60 @@ def test_audit_judge_table_has_every_measure(tmp_path: Path, shared_data: Path) 
     assert frame.loc["prefers_first_slot", "n"] == written["judges"][0]["measures"][
         "prefers_first_slot"
     ]["n"]
+
+
+def test_panels_from_the_python_api(tmp_path: Path, shared_data: Path) -> None:
+    """A panel through `judge` and `audit_judge`: the summary names each member, and the
+    audit's table has a row per measure for each member and for the panel."""
+    source = f"hh-rlhf:{shared_data / 'hh-rlhf' / 'harmless-base-test.jsonl.gz'}"
+    pairs = tmp_path / "pairs.jsonl"
+    pairs.write_text(
+        "".join(
+            json.dumps({"id": str(i), "prompt": f"q{i}", "response_a": "a", "response_b": "bb"})
+            + "\n"
+            for i in range(6)
+        )
+    )
+    replies: dict[str, Any] = {"first": always_first, "second": lambda m: "[[B]]"}
+    with FakeEndpoint(reply_by_model=replies) as ep:
+        judged = judge(
+            JudgeConfig(
+                kind="pairwise",
+                input=pairs,
+                output=tmp_path / "j" / "out.jsonl",
+                judge="openai:first",
+                panel=("openai:second",),
+                judge_base_url=ep.url,
+                store=tmp_path / "s.sqlite",
+            )
+        )
+        audited = audit_judge(
+            AuditConfig(
+                judges=("openai:first", "openai:second"),
+                panel=True,
+                pairs=source,
+                out=tmp_path / "audit",
+                limit=10,
+                repeats=0,
+                self_preference=False,
+                judge_base_url=ep.url,
+                store=tmp_path / "s.sqlite",
+            )
+        )
+    assert judged.summary["panel"]["members"] == ["openai:first", "openai:second"]
+    # Slot A always against slot B always: each member's two orders disagree, so each
+    # member calls every pair a tie, and so does the panel (its orders are split votes).
+    rows = [json.loads(x) for x in judged.output.read_text().splitlines()]
+    assert {r["verdict"] for r in rows} == {"tie"} and len(rows) == 6
+    assert {o["verdict"] for r in rows for o in r["orders"]} == {"tie"}
+    assert judged.summary["panel"]["split_rate"]["value"] == 0.0
+    frame = audited.to_pandas()
+    assert list(dict.fromkeys(frame.judge)) == [
+        "openai:first",
+        "openai:second",
+        "panel(openai:first, openai:second; vote)",
+    ]
+    assert frame.groupby("judge").size().nunique() == 1  # every measure for each
 
 
 def test_unknown_api_name_is_an_attribute_error() -> None:

@@ -206,3 +206,39 @@ def test_a_bad_canary_stops_compare_before_any_generation(tmp_path: Path, script
     )  # fmt: skip
     assert result.exit_code == 2 and "field 'version': missing" in result.stderr
     assert not scripted.engines  # no model was built
+
+
+def test_a_panels_canary_checks_the_member_it_was_pinned_for(tmp_path: Path) -> None:
+    """`--canary` on a panel: the member the canary was pinned for is checked (the other
+    member changed, the pinned one did not: unchanged); a canary pinned for no member is
+    refused before any request."""
+    pairs, canary = tmp_path / "pairs.jsonl", tmp_path / "canary.json"
+    write_pairs(pairs, 20)
+    with FakeEndpoint(reply_by_model={"steady": shorter_wins, "other": shorter_wins}) as ep:
+        base = ["--judge-base-url", ep.url]
+        pinned = runner.invoke(
+            app,
+            ["canary", "pin", "--pairs", str(pairs), "--out", str(canary), "--judge",
+             "openai:steady", *base],
+        )  # fmt: skip
+        assert pinned.exit_code == 0, pinned.output
+        ep.reply_by_model["other"] = longer_wins  # only the member not pinned changes
+
+        def judge(*judges: str) -> object:
+            return runner.invoke(
+                app,
+                ["judge", "pairwise", "--input", str(pairs), "--output",
+                 str(tmp_path / "j.jsonl"), "--canary", str(canary), "--fail-on-drift",
+                 "--store", str(tmp_path / "s.sqlite"), *base,
+                 *(x for j in judges for x in ("--judge", j))],
+            )  # fmt: skip
+
+        before = len(ep.requests)
+        refused = judge("openai:other", "openai:third")
+        assert refused.exit_code == 2 and len(ep.requests) == before  # type: ignore[attr-defined]
+        assert "pinned for openai:steady, which is not a member" in refused.stderr  # type: ignore[attr-defined]
+        checked = judge("openai:other", "openai:steady")
+    assert checked.exit_code == 0, checked.output  # type: ignore[attr-defined]
+    summary = json.loads((tmp_path / "j.summary.json").read_text())
+    assert summary["canary"]["status"] == "unchanged"
+    assert summary["canary"]["judge"]["spec"] == "openai:steady"

@@ -94,3 +94,16 @@ def test_a_reproduction_flags_a_judge_that_answers_as_another_model() -> None:
     assert judge_identity_differences(unknown, other) == []  # nothing recorded to differ from
     [line] = judge_identity_differences(run, other)
     assert "judge openai:j answered as" in line and "j-02" in line and "j-01" in line
+
+
+def test_a_reproduction_checks_a_panels_members_one_by_one() -> None:
+    def panel(second: str) -> list[dict]:
+        members = [
+            {"judge": "openai:a", "template": "t@v1", "served": [{"model": "a-01", "replies": 4}]},
+            {"judge": "openai:b", "template": "t@v1", "served": [{"model": second, "replies": 4}]},
+        ]
+        return [{"judge": "panel(openai:a, openai:b; vote)", "template": "t@v1", "members": members}]
+
+    assert judge_identity_differences(panel("b-01"), panel("b-01")) == []
+    [line] = judge_identity_differences(panel("b-01"), panel("b-02"))
+    assert line.startswith("judge openai:b answered as model b-02")
