@@ -47,7 +47,8 @@ class CompareOptions(BaseModel):
     suites: list[str] = Field(default=["helpful-smoke"])
     judge: str = "local:smollm2"
     """The embedded model is a useless judge: replace it with a real one for numbers that
-    mean anything (e.g. openai:gpt-4o, or a vllm serve endpoint with judge_base_url)."""
+    mean anything (e.g. openai:gpt-4o, or a vllm serve endpoint with judge_base_url), or a
+    panel file (judges/panel/spec.py)."""
     judge_base_url: str | None = None
     judge_client: JudgeClient = Field(default_factory=JudgeClient)
     """Timeout, retries, requests in flight and output-token cap of judge requests."""
@@ -122,6 +123,7 @@ def check_before_training(config: PipelineConfig) -> None:
     typo there would otherwise surface after an hour of training)."""
     from judges.llm.backends import backend_from_spec
     from judges.llm.template import load_template
+    from judges.panel.spec import panel_spec
     from judges.scorers.factory import lookup_scorer
     from suites import load_suites
     from trainers.config import build_config
@@ -145,7 +147,9 @@ def check_before_training(config: PipelineConfig) -> None:
     load_suites(config.compare.suites)
     for name in config.eval.scorers:
         lookup_scorer(name)
-    backend_from_spec(config.compare.judge, base_url=config.compare.judge_base_url)
+    panel = panel_spec([config.compare.judge])  # a panel file is checked member by member
+    for spec in [m.judge for m in panel.members] if panel else [config.compare.judge]:
+        backend_from_spec(spec, base_url=config.compare.judge_base_url)
     template = load_template(config.compare.template)
     if template.config.kind != "pairwise":
         raise UserError(

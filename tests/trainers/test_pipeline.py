@@ -31,6 +31,7 @@ def test_bad_config_names_the_field(tmp_path: Path) -> None:
     ("change", "message"),
     [
         ({"compare": {"judge": "gpt-4o"}}, "judge spec 'gpt-4o' must look like"),
+        ({"compare": {"judge": "no-panel.yaml"}}, "no-panel.yaml: no such panel file"),
         ({"compare": {"template": "pointwise-v1"}}, "needs a pairwise one"),
         ({"compare": {"suites": ["no-such-suite"]}}, "no-such-suite"),
         ({"eval": {"scorers": ["refusal", "nope"]}}, "nope"),
