@@ -31,6 +31,7 @@ API = (
     "compare",
     "evaluate",
     "judge",
+    "train",
 )
 """Names `from harness import ...` gives, loaded from harness.jobs.api on first use."""
 

@@ -152,6 +152,82 @@ class PPOTrainConfig(TrainConfig):
         return reward
 
 
+class OnlineRLTrainConfig(TrainConfig):
+    """What GRPO, RLOO and online DPO share (TRL 1.12's trainers): rollouts sampled from the
+    policy as it trains, scored by a reward, with a KL penalty toward the starting policy.
+    `batch_size` counts prompts per optimiser step; each gets `num_generations` rollouts."""
+
+    learning_rate: float = Field(default=1e-5, gt=0)
+    reward: str | None = None
+    """A reward-model directory (`harness train rm`), or `scorers:NAME=WEIGHT,...` (a
+    weighted sum of harness scorers' per-item values; judge-backed scorers use `judge`)."""
+    kl_coef: float = Field(default=0.05, ge=0)
+    """Weight of the KL penalty toward the starting policy (TRL's `beta`)."""
+    response_length: int = Field(default=48, ge=1)
+    """Tokens sampled per rollout."""
+    temperature: float = Field(default=1.0, gt=0)
+    """Rollout sampling temperature."""
+    num_generations: int = Field(default=4, ge=2)
+    """Rollouts per prompt (GRPO/RLOO's group; online DPO always samples two)."""
+    rollout_engine: Literal["hf", "vllm"] = "hf"
+    """Who samples the rollouts: transformers' `generate` in the training process, or vLLM
+    (TRL's `use_vllm`; colocated, or a `trl vllm-serve` server at `vllm_server_url`)."""
+    vllm_server_url: str | None = None
+    """With `rollout_engine: vllm`: a running `trl vllm-serve` (else vLLM runs colocated)."""
+    judge: str | None = None
+    """Judge spec for judge-backed reward scorers (online DPO without `reward`: the pairwise
+    judge that picks the preferred rollout)."""
+    judge_base_url: str | None = None
+    judge_client: JudgeClient = Field(default_factory=JudgeClient)
+    """Timeout, retries, requests in flight and output-token cap of judge requests."""
+
+    @field_validator("reward")
+    @classmethod
+    def _reward_exists(cls, reward: str | None) -> str | None:
+        if reward is None:
+            return None
+        return PPOTrainConfig._reward_exists(reward)
+
+    def model_post_init(self, context: object) -> None:
+        if self.reward is None:
+            name = getattr(self, "method", "this method")
+            raise ValueError(
+                f"{name} needs a reward: a reward-model directory or scorers:NAME=WEIGHT,..."
+            )
+
+
+class GRPOTrainConfig(OnlineRLTrainConfig):
+    """Group relative policy optimisation (TRL's GRPOTrainer): each prompt's rollouts are
+    scored and each one's advantage is its reward against its group's mean."""
+
+    method: Literal["grpo"] = "grpo"
+
+
+class RLOOTrainConfig(OnlineRLTrainConfig):
+    """REINFORCE leave-one-out (TRL's RLOOTrainer): each rollout's baseline is the mean
+    reward of the other rollouts of its prompt."""
+
+    method: Literal["rloo"] = "rloo"
+
+
+class OnlineDPOTrainConfig(OnlineRLTrainConfig):
+    """Online DPO (TRL 1.12's `trl.experimental.online_dpo`): two rollouts per prompt, the
+    preferred one chosen by the reward or, without one, by a pairwise judge (both orders)."""
+
+    method: Literal["online-dpo"] = "online-dpo"
+    beta: float = Field(default=0.1, gt=0)
+    """DPO's beta (online DPO has no separate KL penalty: `kl_coef` is not used)."""
+    judge_template: str = "pairwise-v1"
+    """Pairwise template of the preference judge (pairwise-logprob-v1 for a local judge)."""
+
+    def model_post_init(self, context: object) -> None:
+        if self.reward is None and self.judge is None:
+            raise ValueError(
+                "online-dpo needs a preference source: --reward (a reward-model directory or "
+                "scorers:NAME=WEIGHT,...) or --judge (a pairwise judge)"
+            )
+
+
 class CAITrainConfig(TrainConfig):
     """Constitutional AI: SL-CAI (critique -> revision -> SFT), then RL-CAI on AI feedback.
 
@@ -186,6 +262,9 @@ CONFIGS: dict[str, type[TrainConfig]] = {
     "rm": RewardTrainConfig,
     "dpo": DPOTrainConfig,
     "ppo": PPOTrainConfig,
+    "grpo": GRPOTrainConfig,
+    "rloo": RLOOTrainConfig,
+    "online-dpo": OnlineDPOTrainConfig,
     "cai": CAITrainConfig,
 }
 

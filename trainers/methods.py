@@ -1,7 +1,7 @@
 """The registered training methods, and training one by its name.
 
-SFT, reward model, DPO and PPO are one Method each (trainers/sft.py, reward_model.py,
-dpo.py, ppo.py); Constitutional AI composes them (trainers/cai.py), and trainers/run.py
+SFT, reward model, DPO, PPO, GRPO, RLOO and online DPO are one Method each (trainers/sft.py,
+reward_model.py, dpo.py, ppo.py, online_rl.py); Constitutional AI composes them (trainers/cai.py), and trainers/run.py
 dispatches between the two.
 """
 
@@ -9,12 +9,20 @@ from __future__ import annotations
 
 from harness.core.errors import UserError
 from harness.core.registry import lookup
-from trainers import dpo, ppo, reward_model, sft
+from trainers import dpo, online_rl, ppo, reward_model, sft
 from trainers.config import TrainConfig
 from trainers.eval_callback import CheckpointEvaluation
 from trainers.method import Method, TrainResult, train_with
 
-METHODS = (sft.SFT, reward_model.REWARD_MODEL, dpo.DPO, ppo.PPO)
+METHODS = (
+    sft.SFT,
+    reward_model.REWARD_MODEL,
+    dpo.DPO,
+    ppo.PPO,
+    online_rl.GRPO,
+    online_rl.RLOO,
+    online_rl.ONLINE_DPO,
+)
 """The registered methods (importing their modules registers them)."""
 
 

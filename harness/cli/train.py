@@ -25,7 +25,9 @@ from harness.core.errors import UserError
 @app.command()
 @user_errors
 def train(
-    method: Annotated[str, typer.Argument(help="sft, rm, dpo, ppo or cai.")],
+    method: Annotated[
+        str, typer.Argument(help="sft, rm, dpo, ppo, grpo, rloo, online-dpo or cai.")
+    ],
     data: Annotated[
         str | None,
         typer.Option(
@@ -71,16 +73,39 @@ def train(
     ] = None,
     reward: Annotated[
         str | None,
-        typer.Option(help="PPO: reward-model directory, or scorers:NAME=WEIGHT,..."),
+        typer.Option(
+            help="PPO, GRPO, RLOO, online DPO: reward-model directory, or scorers:NAME=WEIGHT,..."
+        ),
     ] = None,
-    kl_coef: Annotated[float | None, typer.Option(help="PPO: KL penalty coefficient.")] = None,
+    kl_coef: Annotated[
+        float | None, typer.Option(help="PPO, GRPO, RLOO: KL penalty coefficient.")
+    ] = None,
     response_length: Annotated[
-        int | None, typer.Option(help="PPO: tokens sampled per rollout.")
+        int | None, typer.Option(help="PPO, GRPO, RLOO, online DPO: tokens sampled per rollout.")
     ] = None,
-    temperature: Annotated[float | None, typer.Option(help="PPO: rollout temperature.")] = None,
+    temperature: Annotated[
+        float | None, typer.Option(help="PPO, GRPO, RLOO, online DPO: rollout temperature.")
+    ] = None,
+    num_generations: Annotated[
+        int | None, typer.Option(help="GRPO, RLOO: rollouts per prompt (the group).")
+    ] = None,
+    rollout_engine: Annotated[
+        str | None,
+        typer.Option(help="GRPO, RLOO, online DPO: 'hf' (transformers generate) or 'vllm'."),
+    ] = None,
+    vllm_server_url: Annotated[
+        str | None,
+        typer.Option(help="With --rollout-engine vllm: a `trl vllm-serve` URL (else colocated)."),
+    ] = None,
     judge: Annotated[
         str | None,
-        typer.Option(help="PPO: judge for judge-backed reward scorers; CAI: feedback model."),
+        typer.Option(
+            help="PPO, GRPO, RLOO: judge for judge-backed reward scorers; online DPO without "
+            "--reward: the pairwise judge that prefers one rollout; CAI: feedback model."
+        ),
+    ] = None,
+    judge_template: Annotated[
+        str | None, typer.Option(help="Online DPO: pairwise template of --judge (pairwise-v1).")
     ] = None,
     judge_base_url: Annotated[str | None, JUDGE_BASE_URL] = None,
     judge_timeout: Annotated[float | None, JUDGE_TIMEOUT] = None,

@@ -6,8 +6,9 @@
     result.metrics_frame()        # one row per metric, with its 95% CI and n
 
 `compare` and `audit_judge` return the same numbers their commands write (winrates.json,
-audit.json), with a table of them as `to_pandas()`; `judge` judges a JSONL file as `harness
-judge` does (one judge, or a panel: `JudgeConfig(judge=A, panel=(B, C))`); `canary_pin` and
+audit.json), with a table of them as `to_pandas()`; `train` trains a checkpoint as `harness train` does (a
+`trainers.config` config: DPOTrainConfig, GRPOTrainConfig, ...); `judge` judges a JSONL file
+as `harness judge` does (one judge, or a panel: `JudgeConfig(judge=A, panel=(B, C))`); `canary_pin` and
 `canary_check` the canary's record and the check's verdict.
 """
 
@@ -27,6 +28,9 @@ from harness.jobs.run import RunConfig, run
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from trainers.config import TrainConfig
+    from trainers.method import TrainResult
 
 
 def evaluate(config: RunConfig, progress: Progress | None = None) -> RunResult:
@@ -77,6 +81,19 @@ class AuditResult:
 def audit_judge(config: AuditConfig, progress: Progress | None = None) -> AuditResult:
     """`harness audit-judge`: audit judges on human-labelled pairs."""
     return AuditResult(run_audit_judges(config, progress), config.out)
+
+
+def train(config: TrainConfig, progress: Progress | None = None) -> TrainResult:
+    """`harness train METHOD`: train `config` (a `trainers.config.TrainConfig`) into
+    `config.out` with its manifest; with `config.evaluation`, checkpoints are evaluated while
+    training runs. Returns the `trainers.method.TrainResult`."""
+    if config.evaluation is not None:
+        from harness.jobs.train_curves import train_with_curves
+
+        return train_with_curves(config, log=lambda _: None, progress=progress)
+    from trainers.run import train as run_training
+
+    return run_training(config)
 
 
 def judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOutcome:

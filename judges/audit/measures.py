@@ -39,14 +39,13 @@ from harness.stats.intervals import rate
 from judges.llm.position_swap import first_slot_choices
 from judges.llm.verdicts import PairItem, PairResult
 from judges.panel.panel import AnyJudge, Panel, pairwise
+from judges.scorers.style import has_list
 
 FILLER = (
     " I hope this helps! To summarise, the points above cover the question. It is always a "
     "good idea to consider every aspect of a question carefully and thoughtfully. Please let "
     "me know if there is anything else you would like to know, and I will be happy to help."
 )
-_LIST = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+\S", re.MULTILINE)
-_MARKDOWN = re.compile(r"(^#{1,6}\s)|(\*\*[^*]+\*\*)|(^```)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -69,11 +68,6 @@ def from_chosen_rejected(
     if random.Random(digest).random() < 0.5:
         return LabelledPair(item_id, prompt, chosen, rejected, "A")
     return LabelledPair(item_id, prompt, rejected, chosen, "B")
-
-
-def has_list(text: str) -> bool:
-    """Lists or markdown structure (bullets, numbered items, headings, bold, code fences)."""
-    return bool(_LIST.search(text) or _MARKDOWN.search(text))
 
 
 def as_list(text: str) -> str:

@@ -15,13 +15,13 @@ from judges.audit.measures import (
     LabelledPair,
     as_list,
     from_chosen_rejected,
-    has_list,
     measures,
     run_audit,
 )
 from judges.llm.backends import OpenAIBackend, RetryPolicy
 from judges.llm.judge import Judge
 from judges.llm.template import load_template
+from judges.scorers.style import has_list
 from tests.support.browser import browse, check_inert
 from tests.support.fake_endpoint import FakeEndpoint
 from tests.support.judge_prompts import answers
