@@ -200,8 +200,6 @@ def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
 
         load_canary(config.canary)
         canary_member(config, panel)
-    if panel is not None and config.personas is not None:
-        raise UserError("--personas judges with one judge; give one --judge, not a panel")
     template = load_template(config.template)
     if template.config.kind != "pairwise":
         raise UserError(f"judge template '{template.name}' is not a pairwise template")
@@ -420,6 +418,8 @@ def _judge_personas(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Per-persona judgments of the same pairs: statistics per compared pair of models, and
     one row per (persona, pair) for personas.jsonl."""
+    from dataclasses import asdict
+
     from judges.personas.personas import judge_for_personas, load_personas, persona_statistics
 
     personas = load_personas(source)
@@ -446,6 +446,7 @@ def _judge_personas(
             "preference": r.preference,
             "status": r.status,
             "raw": [o.raw for o in r.orders],
+            **({"members": [asdict(m) for m in r.members]} if r.members else {}),
         }
         for p, results in by_persona.items()
         for i, r in enumerate(results)

@@ -207,3 +207,28 @@ def test_winrate_range_p_value_against_full_enumeration() -> None:
     assert r["value"] == pytest.approx(observed)
     assert r["p_value"] == pytest.approx(exact, abs=0.01)
     assert r["null_mean"] == pytest.approx(float(np.mean(null)), abs=0.5)
+
+
+def test_personas_with_a_judge_panel(tmp_path: Path, scripted) -> None:
+    """A panel of two judges that read profiles alike gives the one judge's per-persona win
+    rates; each persona row keeps both members' results."""
+    scripted.settings = {"suffix_by_model": {"long": " and so on" * 30}}
+    out = tmp_path / "cmp"
+    with FakeEndpoint(reply_by_model={"judge": persona_judge, "twin": persona_judge}) as ep:
+        args = compare_args(out, ep.url)
+        at = args.index("good=good")
+        del args[at - 1 : at + 1]
+        result = runner.invoke(
+            app, [*args, "--judge", "openai:twin", "--personas", "default", "--scorers", "none"]
+        )
+        assert result.exit_code == 0, result.output
+        assert len(ep.requests) == 2 * 12 * 2 * (1 + 5)  # two members
+    payload = json.loads((out / "winrates.json").read_text())
+    [c] = payload["personas"]["comparisons"]
+    rates = {p: h["win_rate"] for p, h in c["per_persona"].items()}
+    assert rates == {"concise": 0.0, "thorough": 100.0, "novice": 50.0, "expert": 50.0, "cautious": 50.0}
+    rows = [json.loads(line) for line in (out / "personas.jsonl").read_text().splitlines()]
+    assert all(len(r["members"]) == 2 for r in rows)
+    usage = payload["manifest"]["judge_usage"]
+    assert [u["judge"] for u in usage[:2]] == ["openai:judge", "openai:twin"]
+    assert usage[2]["judge"].startswith("panel(") and len(usage[2]["members"]) == 2
