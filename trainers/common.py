@@ -21,6 +21,22 @@ def trl_module() -> Any:
     return trl
 
 
+def trl_experimental(name: str, purpose: str) -> Any:
+    """A module of `trl.experimental` (PPO, online DPO): TRL's warning that experimental APIs
+    may change is silenced, since the version is pinned."""
+    import importlib
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return importlib.import_module(f"trl.experimental.{name}")
+    except ImportError:
+        raise MissingDependencyError(
+            f"trl.experimental.{name}", purpose, "pip install 'trl==1.12.0'"
+        ) from None
+
+
 def common_args(config: TrainConfig) -> dict[str, Any]:
     """TrainingArguments every method shares. With in-training evaluation the trainer's
     state is saved at each evaluated step (the latest only), so a killed run resumes there."""

@@ -12,14 +12,14 @@ Prompts longer than `max_length - response_length` tokens are left out (as PPO d
 from __future__ import annotations
 
 import importlib.util
-import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from harness.core.errors import MissingDependencyError, UserError
 from harness.core.registry import register
 from judges.base import ScorerContext
-from trainers.common import common_args, peft_config, trl_module
+from trainers.common import common_args, peft_config, trl_experimental, trl_module
 from trainers.config import (
     SCORERS_PREFIX,
     GRPOTrainConfig,
@@ -124,22 +124,13 @@ def _batches(config: OnlineRLTrainConfig, per_prompt: int) -> dict[str, Any]:
     }
 
 
-def build_grpo(
-    config: GRPOTrainConfig, model: Any, tokenizer: Any, base: Path, prompts: list[Any]
-) -> tuple[Any, list[Any]]:
-    """TRL's GRPOTrainer (no held-out rows: the effect is measured by evaluation)."""
+def _trainer(
+    trainer_class: Any, config: Any, model: Any, tokenizer: Any, prompts: list[Any], args: Any
+) -> Any:
+    """A TRL online trainer on `prompts`, rewarded by `reward_functions(config)`."""
     from datasets import Dataset
 
-    trl = trl_module()
-    args = trl.GRPOConfig(
-        **{**common_args(config), **_batches(config, config.num_generations)},
-        num_generations=config.num_generations,
-        max_completion_length=config.response_length,
-        temperature=config.temperature,
-        beta=config.kl_coef,
-        **rollout_args(config),
-    )
-    trainer = trl.GRPOTrainer(
+    return trainer_class(
         model=model,
         reward_funcs=reward_functions(config),
         args=args,
@@ -147,56 +138,46 @@ def build_grpo(
         processing_class=tokenizer,
         peft_config=peft_config(config, "CAUSAL_LM"),
     )
-    clock_rollouts(trainer, "_generate_single_turn")
-    return trainer, []
 
 
-def build_rloo(
-    config: RLOOTrainConfig, model: Any, tokenizer: Any, base: Path, prompts: list[Any]
-) -> tuple[Any, list[Any]]:
-    """TRL's RLOOTrainer."""
-    from datasets import Dataset
+def _group_method(name: str) -> Callable[..., tuple[Any, list[Any]]]:
+    """The builder of TRL's `{name}Trainer` (GRPO, RLOO): the two take the same arguments and
+    differ only in how a rollout's reward becomes its advantage (against its group's mean
+    and spread; against the mean of its prompt's other rollouts)."""
 
-    trl = trl_module()
-    args = trl.RLOOConfig(
-        **{**common_args(config), **_batches(config, config.num_generations)},
-        num_generations=config.num_generations,
-        max_completion_length=config.response_length,
-        temperature=config.temperature,
-        beta=config.kl_coef,
-        **rollout_args(config),
-    )
-    trainer = trl.RLOOTrainer(
-        model=model,
-        reward_funcs=reward_functions(config),
-        args=args,
-        train_dataset=Dataset.from_list(prompt_rows(config, tokenizer, prompts)),
-        processing_class=tokenizer,
-        peft_config=peft_config(config, "CAUSAL_LM"),
-    )
-    clock_rollouts(trainer, "_generate_single_turn")
-    return trainer, []
+    def build(
+        config: GRPOTrainConfig | RLOOTrainConfig,
+        model: Any,
+        tokenizer: Any,
+        base: Path,
+        prompts: list[Any],
+    ) -> tuple[Any, list[Any]]:
+        trl = trl_module()
+        args = getattr(trl, f"{name}Config")(
+            **{**common_args(config), **_batches(config, config.num_generations)},
+            num_generations=config.num_generations,
+            max_completion_length=config.response_length,
+            temperature=config.temperature,
+            beta=config.kl_coef,
+            **rollout_args(config),
+        )
+        trainer = _trainer(getattr(trl, f"{name}Trainer"), config, model, tokenizer, prompts, args)
+        clock_rollouts(trainer, "_generate_single_turn")
+        return trainer, []  # no held-out rows: the effect is measured by evaluation
+
+    build.__doc__ = f"TRL's {name}Trainer for `config`."
+    return build
 
 
-def _online_dpo_module() -> Any:
-    try:
-        with warnings.catch_warnings():  # TRL warns that experimental APIs may change: we pin it
-            warnings.simplefilter("ignore")
-            from trl.experimental import online_dpo
-    except ImportError:
-        raise MissingDependencyError(
-            "trl.experimental.online_dpo", "harness train online-dpo", "pip install 'trl==1.12.0'"
-        ) from None
-    return online_dpo
+build_grpo = _group_method("GRPO")
+build_rloo = _group_method("RLOO")
 
 
 def build_online_dpo(
     config: OnlineDPOTrainConfig, model: Any, tokenizer: Any, base: Path, prompts: list[Any]
 ) -> tuple[Any, list[Any]]:
     """TRL's OnlineDPOTrainer (`trl.experimental.online_dpo`): two rollouts per prompt."""
-    from datasets import Dataset
-
-    odpo = _online_dpo_module()
+    odpo = trl_experimental("online_dpo", "harness train online-dpo")
     args = odpo.OnlineDPOConfig(
         **{**common_args(config), **_batches(config, 1)},
         max_new_tokens=config.response_length,
@@ -206,14 +187,7 @@ def build_online_dpo(
         missing_eos_penalty=None,
         **rollout_args(config),
     )
-    trainer = odpo.OnlineDPOTrainer(
-        model=model,
-        reward_funcs=reward_functions(config),
-        args=args,
-        train_dataset=Dataset.from_list(prompt_rows(config, tokenizer, prompts)),
-        processing_class=tokenizer,
-        peft_config=peft_config(config, "CAUSAL_LM"),
-    )
+    trainer = _trainer(odpo.OnlineDPOTrainer, config, model, tokenizer, prompts, args)
     clock_rollouts(trainer, "_generate_vllm" if args.use_vllm else "_generate")
     return trainer, []
 

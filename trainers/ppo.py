@@ -12,30 +12,17 @@ base model with a fresh scalar head.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
-from harness.core.errors import MissingDependencyError, UserError
+from harness.core.errors import UserError
 from harness.core.registry import register
 from judges.base import ScorerContext
-from trainers.common import common_args, peft_config
+from trainers.common import common_args, peft_config, trl_experimental
 from trainers.config import SCORERS_PREFIX, PPOTrainConfig
 from trainers.data import load_prompts
 from trainers.method import Method
 from trainers.rewards import ScorerReward, load_reward_model
-
-
-def _ppo_module() -> Any:
-    try:
-        with warnings.catch_warnings():  # TRL warns that experimental APIs may change: we pin it
-            warnings.simplefilter("ignore")
-            from trl.experimental import ppo
-    except ImportError:
-        raise MissingDependencyError(
-            "trl.experimental.ppo", "harness train ppo", "pip install 'trl==1.12.0'"
-        ) from None
-    return ppo
 
 
 def distinct_pad_token(tokenizer: Any, models: list[Any]) -> None:
@@ -78,7 +65,7 @@ def build_ppo(
     from datasets import Dataset
     from transformers import AutoModelForSequenceClassification
 
-    ppo = _ppo_module()
+    ppo = trl_experimental("ppo", "harness train ppo")
     reward_is_model = not config.reward.startswith(SCORERS_PREFIX)
     value_model = AutoModelForSequenceClassification.from_pretrained(
         config.reward if reward_is_model else base, num_labels=1, dtype=model.dtype
