@@ -97,9 +97,7 @@ def entry_name(entry: Member | PanelSpec) -> str:
     """How an audited judge or panel is named in audit.json and items.jsonl."""
     from judges.panel.spec import PanelSpec
 
-    if isinstance(entry, PanelSpec):
-        return f"panel({', '.join(m.judge for m in entry.members)}; {entry.aggregate})"
-    return entry.judge
+    return entry.name if isinstance(entry, PanelSpec) else entry.judge
 
 
 def _self_answers(
@@ -211,6 +209,7 @@ def _audit_one(
 ) -> tuple[dict[str, Any], list[AuditItem]]:
     """Audit one judge or panel: its result for audit.json and its per-pair items."""
     from judges.audit.measures import measures, run_audit
+    from judges.panel.panel import judges_asked
     from judges.panel.spec import PanelSpec
 
     judge = judge_for(entry)
@@ -231,7 +230,7 @@ def _audit_one(
     ]
     # Upper bound: both orders of the pair, its two perturbations, the self-answer pair,
     # and one order per repeat; a panel asks each member.
-    size = len(entry.members) if isinstance(entry, PanelSpec) else 1
+    size = judges_asked(judge)
     progress.start(f"audit {entry_name(entry)}", len(pairs) * (8 + config.repeats) * size)
     items = run_audit(
         judge,
@@ -261,10 +260,8 @@ def _audit_one(
     }
     if panel:
         result["panel"] = {
-            "members": judge.names,
-            "aggregate": judge.aggregate,
+            **judge.summary([it.base for it in items]),
             "member_usage": judge.member_usage(),
-            **judge.statistics([it.base for it in items]),
         }
     return result, items
 

@@ -357,13 +357,7 @@ def _panel_statistics(
         ]
         for m, name in enumerate(panel.names)
     }
-    return {
-        "spec": panel.spec,
-        "members": panel.names,
-        "aggregate": panel.aggregate,
-        "member_win_rates": member_rows,
-        **panel.statistics(judged.results),
-    }
+    return {**panel.summary(judged.results), "member_win_rates": member_rows}
 
 
 def _judge(
@@ -377,7 +371,7 @@ def _judge(
     """Judge every pair in both orders (and once per persona with `config.personas`)."""
     from judges.llm.position_swap import inconsistent_policy
     from judges.llm.template import load_template
-    from judges.panel.panel import Panel, pairwise
+    from judges.panel.panel import Panel, judges_asked, pairwise
     from judges.panel.spec import build_any_judge
 
     judge = build_any_judge(
@@ -388,8 +382,7 @@ def _judge(
         aggregate=config.panel_aggregate,
         min_verdict_mass=config.min_verdict_mass,
     )
-    members = len(judge.members) if isinstance(judge, Panel) else 1
-    progress.start("judge", len(items) * 2 * members)
+    progress.start("judge", len(items) * 2 * judges_asked(judge))
     results = pairwise(
         judge,
         items,

@@ -108,7 +108,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
     check_out_file(config.output)
     if not 0.0 <= config.min_verdict_mass <= 1.0:
         raise UserError("--min-verdict-mass must lie in [0, 1]")
-    from judges.panel.panel import Panel
+    from judges.panel.panel import Panel, judges_asked
     from judges.panel.spec import build_any_judge, panel_spec
 
     panel = panel_spec([config.judge, *config.panel], config.panel_aggregate)
@@ -131,8 +131,7 @@ def run_judge(config: JudgeConfig, progress: Progress | None = None) -> JudgeOut
             min_verdict_mass=config.min_verdict_mass,
         )
         per_item = 2 if pairwise and config.swap else 1
-        members = len(judge.members) if isinstance(judge, Panel) else 1
-        progress.start(f"judge {config.kind}", len(items) * per_item * members)
+        progress.start(f"judge {config.kind}", len(items) * per_item * judges_asked(judge))
         results = _judge_items(config, judge, items, on_inconsistent, progress)
     records = [result_record(r, judge) for r in results]
     inputs = [dataclasses.asdict(item) for item in items]
@@ -153,15 +152,12 @@ def panel_summary(panel: Any, results: list[Any]) -> dict[str, Any]:
 
     own = [summarise([r.members[k] for r in results], m) for k, m in enumerate(panel.members)]
     return {
-        "spec": panel.spec,
-        "members": panel.names,
-        "aggregate": panel.aggregate,
+        **panel.summary(results),
         "decides": panel.decides(results[0] if results else None),
         "member_metrics": {n: o["metrics"] for n, o in zip(panel.names, own, strict=True)},
         "member_usage": {
             n: {**o["usage"], "judge": n} for n, o in zip(panel.names, own, strict=True)
         },
-        **panel.statistics(results),
     }
 
 

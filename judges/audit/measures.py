@@ -38,7 +38,7 @@ from harness.stats.agreement import kappa_with_interval
 from harness.stats.intervals import rate
 from judges.llm.position_swap import first_slot_choices
 from judges.llm.verdicts import PairItem, PairResult
-from judges.panel.panel import AnyJudge, Panel, pairwise
+from judges.panel.panel import AnyJudge, judges_asked, pairwise
 from judges.scorers.style import has_list
 
 FILLER = (
@@ -441,7 +441,7 @@ def _parse_and_cost(items: Sequence[AuditItem], judge: AnyJudge) -> list[dict[st
     )
     stats = judge.stats
     # A panel's judgment is one reply from each member: priced and timed as all of them.
-    size = len(judge.members) if isinstance(judge, Panel) else 1
+    size = judges_asked(judge)
     what = f"panel judgments ({size} member replies each)" if size > 1 else "judgments"
     if stats.answered:
         per = 1000 * size / stats.answered

@@ -34,6 +34,11 @@ T = TypeVar("T")
 OnDone = Callable[[int], None] | None
 
 
+def panel_name(names: Sequence[str], aggregate: str) -> str:
+    """How results name a panel: `panel(A, B; vote)`."""
+    return f"panel({', '.join(names)}; {aggregate})"
+
+
 class Panel:
     """Several judges on one template deciding by `aggregate` (`vote` or `mean`)."""
 
@@ -58,7 +63,7 @@ class Panel:
     @property
     def spec(self) -> str:
         """How results name the panel: its members and how it decides."""
-        return f"panel({', '.join(self.names)}; {self.aggregate})"
+        return panel_name(self.names, self.aggregate)
 
     @property
     def template(self) -> JudgeTemplate:
@@ -135,9 +140,15 @@ class Panel:
         """The same members asked with another template."""
         return Panel([m.with_template(template) for m in self.members], self.aggregate)
 
-    def statistics(self, results: Sequence[Any]) -> dict[str, Any]:
-        """Split rate and every two members' kappa over the panel's results."""
-        return panel_statistics(self.names, results)
+    def summary(self, results: Sequence[Any]) -> dict[str, Any]:
+        """What every report says of a panel: its name, members and aggregate, the split
+        rate and every two members' kappa over the panel's results."""
+        return {
+            "spec": self.spec,
+            "members": self.names,
+            "aggregate": self.aggregate,
+            **panel_statistics(self.names, results),
+        }
 
     def _each(self, work: Callable[[Judge, OnDone], T], on_done: OnDone) -> list[T]:
         """`work` for every member at once, one thread each (a member's own backend fans
@@ -189,6 +200,11 @@ class Panel:
 
 AnyJudge = Judge | Panel
 """A judge, or a panel standing where one judge would."""
+
+
+def judges_asked(judge: AnyJudge) -> int:
+    """How many judges answer each request: a panel's members, else one."""
+    return len(judge.members) if isinstance(judge, Panel) else 1
 
 
 def pairwise(

@@ -29,7 +29,7 @@ from judges.llm.backends import Budget
 from judges.llm.client import Endpoint
 from judges.llm.judge import Judge, Price, build_judge
 from judges.llm.template import JudgeTemplate
-from judges.panel.panel import AnyJudge, Panel
+from judges.panel.panel import AnyJudge, Panel, panel_name
 
 PANEL_SUFFIXES = (".yaml", ".yml")
 
@@ -85,6 +85,11 @@ class PanelSpec:
     aggregate: str = "vote"
     source: str | None = None
     """The panel file it came from (None: `--judge` flags)."""
+
+    @property
+    def name(self) -> str:
+        """The name the built panel's results carry."""
+        return panel_name([m.judge for m in self.members], self.aggregate)
 
 
 def is_panel_file(spec: str) -> bool:
