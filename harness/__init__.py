@@ -16,6 +16,7 @@ from typing import Any
 __version__ = "0.1.0"
 
 API = (
+    "AmplificationConfig",
     "AuditConfig",
     "AuditResult",
     "CanaryCheckConfig",
@@ -26,12 +27,14 @@ API = (
     "JudgeOutcome",
     "RunConfig",
     "audit_judge",
+    "bias_amplification",
     "canary_check",
     "canary_pin",
     "compare",
     "evaluate",
     "judge",
     "train",
+    "train_persona_adapters",
 )
 """Names `from harness import ...` gives, loaded from harness.jobs.api on first use."""
 

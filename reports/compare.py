@@ -108,6 +108,8 @@ def summary_markdown(stats: dict[str, Any], manifest: dict[str, Any]) -> str:
         )
     if stats.get("personas"):
         lines += ["", *persona_summary_lines(stats["personas"])]
+        if stats["personas"].get("adapter_fit"):
+            lines += ["", *adapter_fit_lines(stats["personas"]["adapter_fit"])]
     return "\n".join(lines) + "\n"
 
 
@@ -182,6 +184,43 @@ def persona_summary_lines(personas: dict[str, Any]) -> list[str]:
     return lines
 
 
+def adapter_fit_rows(fit: dict[str, Any]) -> tuple[list[list[str]], list[str]]:
+    """Per-user adapters judged by every persona: the win-rate table (a row per model, a
+    column per persona) and one sentence per adapter on whether it wins for its user."""
+    table = [
+        [m, *(ci_text(fit["matrix"][m][p], 100) for p in fit["personas"])] for m in fit["matrix"]
+    ]
+    sentences = []
+    for o in fit["own"]:
+        versus = "; ".join(
+            f"minus {other}: {difference_text(d, 'points') if d.get('difference') is not None else d['note']}"
+            for other, d in o["minus_other_adapters"].items()
+        )
+        verdict = (
+            "wins for its user"
+            if o["wins_for_its_user"]
+            else "does not clearly win for its user" + (f" ({o['note']})" if o["note"] else "")
+        )
+        sentences.append(
+            f"{o['adapter']} adapter under the {o['persona']} persona's judge: "
+            f"{ci_text(o['win_rate'], 100)} % against the baseline; {versus}: {verdict}."
+        )
+    return table, sentences
+
+
+def adapter_fit_lines(fit: dict[str, Any]) -> list[str]:
+    """The per-user adapter table and findings, as Markdown."""
+    table, sentences = adapter_fit_rows(fit)
+    lines = [
+        "#### Per-user adapters judged by every persona (win rate % against the baseline)",
+        "",
+        "| model | " + " | ".join(md(p) for p in fit["personas"]) + " |",
+        "|" + "---|" * (len(fit["personas"]) + 1),
+    ]
+    lines += ["| " + " | ".join(md(c) for c in row) + " |" for row in table]
+    return [*lines, "", *(f"- {md(s)}" for s in sentences)]
+
+
 def render_compare_report(
     stats: dict[str, Any], manifest: dict[str, Any], judgments: Sequence[dict[str, Any]]
 ) -> str:
@@ -242,4 +281,9 @@ def render_compare_report(
         bt_svg=Markup(bt_svg),
         heat=Markup(heat),
         scatter=Markup(scatter),
+        adapter_fit=(
+            adapter_fit_rows(fit)
+            if (fit := (stats.get("personas") or {}).get("adapter_fit"))
+            else None
+        ),
     )

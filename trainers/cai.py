@@ -232,7 +232,7 @@ def train_cai(
 
 
 _SHARED = ("max_steps", "learning_rate", "batch_size", "gradient_accumulation_steps",
-           "max_length", "lora", "lora_r", "bf16", "gradient_checkpointing", "seed")  # fmt: skip
+           "max_length", "lora", "lora_r", "lora_target_modules", "bf16", "gradient_checkpointing", "seed")  # fmt: skip
 """Training options every CAI stage takes from the CAI config."""
 
 

@@ -71,7 +71,15 @@ def peft_config(config: TrainConfig, task_type: str) -> Any:
         from peft import LoraConfig
     except ImportError:
         raise MissingDependencyError("peft", "--lora") from None
-    return LoraConfig(r=config.lora_r, lora_alpha=2 * config.lora_r, task_type=task_type)
+    given = config.lora_target_modules
+    targets: str | list[str] | None = (
+        given
+        if given is None or given == "all-linear"
+        else [t.strip() for t in given.split(",") if t.strip()]
+    )
+    return LoraConfig(
+        r=config.lora_r, lora_alpha=2 * config.lora_r, task_type=task_type, target_modules=targets
+    )
 
 
 def split_rows(rows: list[Any], fraction: float, seed: int) -> tuple[list[Any], list[Any]]:

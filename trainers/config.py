@@ -76,6 +76,12 @@ class TrainConfig(BaseModel):
     """Share of rows held out for evaluation (the reward model reports its accuracy there)."""
     lora: bool = False
     lora_r: int = Field(default=16, ge=1)
+    lora_target_modules: str | None = None
+    """With `lora`: the modules adapted, `all-linear` or comma-separated names (None: peft's
+    default for the architecture, the attention's q_proj and v_proj on Llama/SmolLM2)."""
+    lora_merge: bool = True
+    """With `lora`: save the adapter merged into the weights (a plain checkpoint), or alone
+    (False: `harness run|compare --adapter NAME=DIR` applies it on its base unmerged)."""
     bf16: bool = False
     gradient_checkpointing: bool = False
     seed: int = 0

@@ -18,6 +18,7 @@ Errors name the file, line and field.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -226,3 +227,16 @@ def _limited(rows: list[Any], limit: int | None, source: str) -> list[Any]:
     if not rows:
         raise UserError(f"--data {source}: no training rows")
     return rows[:limit] if limit else rows
+
+
+def write_pairs(path: Path, pairs: list[PreferencePair], prefix: str = "p") -> None:
+    """Pairs as a JSONL preference file (`id`, `prompt` turns, `chosen`, `rejected`) that
+    `load_pairs` reads back, written atomically."""
+    from harness.core.atomic import write_text_atomic
+
+    rows = [
+        json.dumps({"id": f"{prefix}{i}", "prompt": p.prompt, "chosen": p.chosen,
+                    "rejected": p.rejected})
+        for i, p in enumerate(pairs)
+    ]  # fmt: skip
+    write_text_atomic(path, "\n".join(rows) + "\n")

@@ -139,7 +139,7 @@ def _train_into(
     seconds = time.time() - started - (evaluation.seconds if evaluation else 0.0)
     shutil.rmtree(config.out / "trainer-state", ignore_errors=True)
     final = method.trained(trainer)
-    if config.lora:
+    if config.lora and config.lora_merge:
         final = final.merge_and_unload()  # a plain checkpoint `harness run` loads directly
     final.save_pretrained(config.out)
     tokenizer.save_pretrained(config.out)

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.logging import RichHandler
 from rich.text import Text
 
-from harness.core.errors import UserError
+from harness.core.errors import IncompleteWork, UserError
 
 # Plain click help (rich_markup_mode=None): rich's help tables cut option names at 80
 # columns ("--judge-concurre…"); click's formatter wraps and marks required options.
@@ -41,7 +41,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def user_errors(fn: F) -> F:
-    """Turn a UserError into one line on stderr and exit status 2 (traceback with --debug)."""
+    """Turn a UserError into one line on stderr and exit status 2 (traceback with --debug),
+    and IncompleteWork (failed requests, a re-run retries them) into one line and status 3."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -52,6 +53,9 @@ def user_errors(fn: F) -> F:
                 raise
             err.print(Text(f"error: {e}", style="red"), soft_wrap=True)
             raise typer.Exit(2) from None
+        except IncompleteWork as e:
+            err.print(Text(f"incomplete: {e}", style="red"), soft_wrap=True)
+            raise typer.Exit(3) from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -106,6 +106,14 @@ def compare(
     canary_sample: Annotated[int | None, CANARY_SAMPLE] = None,
     fail_on_drift: Annotated[bool, FAIL_ON_DRIFT] = False,
     panel_aggregate: Annotated[str, PANEL_AGGREGATE] = "vote",
+    adapter: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="NAME=DIR: also compare the first --model with this LoRA adapter applied "
+            "(unmerged), labelled NAME. Repeatable; with --personas, an adapter named after a "
+            "persona is judged as that user's."
+        ),
+    ] = None,
 ) -> None:
     """Generate with several models, judge them pairwise with position swap, and report win rates."""
     from harness.core.records import GenerationParams
@@ -144,6 +152,7 @@ def compare(
         toxicity_config=toxicity_config,
         canary=canary,
         canary_sample=canary_sample,
+        adapters=tuple(adapter or ()),
     )
     with BarProgress(err) as progress:
         payload = run_compare(config, progress)

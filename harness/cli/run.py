@@ -101,6 +101,13 @@ def run(
     ray_address: Annotated[
         str | None, typer.Option(help="Ray cluster to join (auto, ray://HOST:10001).")
     ] = None,
+    adapter: Annotated[
+        str | None,
+        typer.Option(
+            help="[NAME=]DIR: a LoRA adapter applied on --model without merging "
+            "(`train dpo --lora --no-lora-merge`, or one per persona with --personas)."
+        ),
+    ] = None,
 ) -> None:
     """Generate completions for suites, score them, and write items.jsonl, summary.json and report.html."""
     from pydantic import ValidationError
@@ -131,6 +138,7 @@ def run(
             "timeout": timeout,
             "max_retries": max_retries,
             "options": engine_options(engine_option or []),
+            **({"adapter": adapter.partition("=")[2] or adapter} if adapter else {}),
         },
         params=params,
         scorers=split_values(scorers) if scorers else DEFAULT_SCORERS,

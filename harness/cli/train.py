@@ -159,6 +159,35 @@ def train(
             help="Choose a checkpoint: 'pareto', or e.g. 'harmful_compliance<=0.2,maximise:win_rate'."
         ),
     ] = None,
+    lora_target_modules: Annotated[
+        str | None,
+        typer.Option(
+            help="With --lora: 'all-linear' or comma-separated module names (default: peft's, "
+            "q_proj,v_proj on Llama)."
+        ),
+    ] = None,
+    lora_merge: Annotated[
+        bool | None,
+        typer.Option(
+            "--lora-merge/--no-lora-merge",
+            help="With --lora: merge the adapter into the weights (default) or save it alone "
+            "for --adapter NAME=DIR.",
+        ),
+    ] = None,
+    personas: Annotated[
+        str | None,
+        typer.Option(
+            help="dpo --lora: train one adapter per persona of this file ('default': the "
+            "built-in ones) on its own preferences from --judgments, into OUT/PERSONA."
+        ),
+    ] = None,
+    judgments: Annotated[
+        str | None,
+        typer.Option(
+            help="With --personas: a `harness compare --personas` output directory, or a JSONL "
+            "file of persona, prompt, chosen, rejected."
+        ),
+    ] = None,
 ) -> None:
     """Train a checkpoint with TRL (SFT, reward model, DPO, PPO, Constitutional AI); writes
     DIR/manifest.json. Options a method does not take are refused. With --eval-every and
@@ -171,6 +200,10 @@ def train(
         raise UserError(f"unknown training method '{method}' (one of {', '.join(CONFIGS)})")
     if flags.get("eval_scorers"):
         flags["eval_scorers"] = list(split_values(flags["eval_scorers"]))
+    personas, judgments = flags.pop("personas"), flags.pop("judgments")
+    if personas is not None or judgments is not None:
+        _persona_adapters(method, config, flags, personas, judgments)
+        return
     built = build_config(method, config, **flags)
     if built.evaluation is not None:
         from harness.jobs.train_curves import train_with_curves
@@ -190,6 +223,33 @@ def train(
     stdout.print(f"checkpoint: {result.out} (evaluate: harness run --model {result.out} ...)")
     if built.evaluation is not None:
         stdout.print(f"curves: {result.out / 'curves.json'}; report: {result.out / 'report.html'}")
+
+
+def _persona_adapters(
+    method: str,
+    file: Path | None,
+    flags: dict[str, object],
+    personas: str | None,
+    judgments: str | None,
+) -> None:
+    """`train dpo --lora --personas FILE --judgments SOURCE`: one adapter per persona."""
+    from harness.jobs.persona_adapters import adapter_flags, train_persona_adapters
+    from trainers.config import DPOTrainConfig, build_config
+
+    if method != "dpo":
+        raise UserError(f"--personas trains DPO adapters: use `train dpo`, not `train {method}`")
+    if personas is None or judgments is None:
+        raise UserError("--personas and --judgments go together")
+    if flags.get("data") is None:  # each persona's preferences come from --judgments
+        flags["data"] = judgments
+    built = build_config(method, file, **flags)
+    assert isinstance(built, DPOTrainConfig)
+    payload = train_persona_adapters(
+        built, personas, judgments, log=lambda line: err.print(line, markup=False)
+    )
+    for name, a in payload["adapters"].items():
+        stdout.print(f"{name}: {a['pairs']} pairs, {a['steps']} steps -> {a['adapter']}")
+    stdout.print("evaluate: harness compare --model base=MODEL " + " ".join(adapter_flags(payload)))
 
 
 @app.command()

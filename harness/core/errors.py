@@ -39,3 +39,8 @@ class MissingDependencyError(UserError):
     def __init__(self, package: str, purpose: str, install: str | None = None) -> None:
         hint = install or f"pip install {package}"
         super().__init__(f"{purpose} needs the '{package}' package, which is not installed: {hint}")
+
+
+class IncompleteWork(Exception):
+    """Some requests failed: what finished is kept, and a re-run retries the rest. The CLI
+    prints the message and exits with status 3."""

@@ -42,6 +42,8 @@ class EngineConfig:
     """Retries of 429/5xx/timeouts, with the client's exponential backoff (openai engine)."""
     options: dict[str, Any] = field(default_factory=dict)
     """Engine-specific extras passed through (e.g. vLLM's tensor_parallel_size)."""
+    adapter: str | None = None
+    """A LoRA adapter directory applied on `model` without merging (transformers engine)."""
 
 
 class PromptTooLongError(UserError):

@@ -12,5 +12,12 @@ BUILTIN = (openai_engine, outputs_engine, transformers_engine, vllm_engine)
 
 def create_engine(name: str, config: EngineConfig) -> Engine:
     """Build the engine registered as `name`."""
+    if config.adapter is not None and name != "transformers":
+        from harness.core.errors import UserError
+
+        raise UserError(
+            f"--adapter needs --engine transformers (the {name} engine does not load LoRA "
+            "adapters here)"
+        )
     engine: Engine = lookup("engine", name)(config)
     return engine

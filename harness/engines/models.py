@@ -112,6 +112,11 @@ def resolve_model(spec: str) -> ResolvedModel:
         return ResolvedModel(spec, str(target), _fingerprint(target))
     path = Path(spec).expanduser()
     if path.is_dir():
+        if (path / "adapter_config.json").exists() and not (path / "config.json").exists():
+            raise UserError(
+                f"{path}: a LoRA adapter, not a model; give its base as the model and the "
+                f"adapter as --adapter NAME={spec}"
+            )
         if not (path / "config.json").exists():
             raise UserError(f"{path}: not a transformers model directory (no config.json)")
         return ResolvedModel(spec, str(path.resolve()), _fingerprint(path))
@@ -121,3 +126,41 @@ def resolve_model(spec: str) -> ResolvedModel:
     raise UserError(
         f"unknown model '{spec}': give an embedded name ({known}), a local model directory or a hub id"
     )
+
+
+@dataclass(frozen=True)
+class ResolvedAdapter:
+    """A LoRA adapter directory applied on a base model without merging."""
+
+    path: str
+    fingerprint: str
+    """Hash of adapter_config.json and the weight files' names, sizes and times."""
+    base_fingerprint: str | None
+    """The fingerprint of the base it was trained on (its manifest.json), when recorded."""
+
+    def identity(self) -> dict[str, Any]:
+        """What the adapter adds to an engine's identity (and so to the cache keys)."""
+        return {"path": self.path, "fingerprint": self.fingerprint}
+
+
+def resolve_adapter(spec: str, base: ResolvedModel) -> ResolvedAdapter:
+    """A LoRA adapter directory (adapter_config.json), checked against the base it is
+    applied to when its manifest records which base it was trained on."""
+    path = Path(spec).expanduser()
+    if not (path / "adapter_config.json").is_file():
+        raise UserError(f"--adapter {spec}: not a LoRA adapter directory (no adapter_config.json)")
+    h = hashlib.sha256((path / "adapter_config.json").read_bytes())
+    for f in sorted(path.iterdir()):
+        if f.suffix in WEIGHT_SUFFIXES:
+            st = f.stat()
+            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    trained_on = None
+    manifest = path / "manifest.json"
+    if manifest.is_file():
+        trained_on = json.loads(manifest.read_text(encoding="utf-8"))["base_model"]["fingerprint"]
+        if trained_on != base.fingerprint:
+            raise UserError(
+                f"--adapter {spec} was trained on other base weights (fingerprint {trained_on}) "
+                f"than --model {base.spec} ({base.fingerprint})"
+            )
+    return ResolvedAdapter(str(path.resolve()), h.hexdigest()[:16], trained_on)

@@ -10,11 +10,16 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
-from harness.core.errors import UserError
+from harness.core.errors import MissingDependencyError, UserError
 from harness.core.records import Completion, GenerationParams, Message
 from harness.core.registry import register
 from harness.engines.base import DecodeWatch, EngineConfig, PromptTooLongError
-from harness.engines.models import ResolvedModel, resolve_model
+from harness.engines.models import (
+    ResolvedAdapter,
+    ResolvedModel,
+    resolve_adapter,
+    resolve_model,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +34,17 @@ class TransformersEngine:
             raise UserError("batch_size must be at least 1")
         self.config = config
         self.model_ref: ResolvedModel = resolve_model(config.model)
+        self.adapter: ResolvedAdapter | None = (
+            None if config.adapter is None else resolve_adapter(config.adapter, self.model_ref)
+        )
         self._model: Any = None
         self._tok: Any = None
 
     def identity(self) -> dict[str, Any]:
-        return self.model_ref.identity(self.name, self.config.dtype)
+        found = self.model_ref.identity(self.name, self.config.dtype)
+        if self.adapter is not None:
+            found["adapter"] = self.adapter.identity()
+        return found
 
     @property
     def chunk_size(self) -> int:
@@ -77,6 +88,12 @@ class TransformersEngine:
         if tok.chat_template is None:
             raise UserError(f"{path}: the tokenizer has no chat template; give an instruct model")
         model: Any = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
+        if self.adapter is not None:  # on the base, unmerged: one base serves many adapters
+            try:
+                from peft import PeftModel
+            except ImportError:
+                raise MissingDependencyError("peft", "--adapter") from None
+            model = PeftModel.from_pretrained(model, self.adapter.path)
         model = model.to(self.config.device)
         model.eval()
         self._tok, self._model = tok, model

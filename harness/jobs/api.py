@@ -9,7 +9,10 @@
 audit.json), with a table of them as `to_pandas()`; `train` trains a checkpoint as `harness train` does (a
 `trainers.config` config: DPOTrainConfig, GRPOTrainConfig, ...); `judge` judges a JSONL file
 as `harness judge` does (one judge, or a panel: `JudgeConfig(judge=A, panel=(B, C))`); `canary_pin` and
-`canary_check` the canary's record and the check's verdict.
+`canary_check` the canary's record and the check's verdict; `bias_amplification` runs the
+RLAIF experiment of `harness bias-amplification` and returns amplification.json's content;
+`train_persona_adapters` trains one LoRA adapter per persona (`harness train dpo --lora
+--personas FILE --judgments SOURCE`) and returns adapters.json's content.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 from harness.core.progress import Progress
 from harness.core.records import RunResult
 from harness.jobs.audit import AuditConfig, run_audit_judges
+from harness.jobs.bias_amplification import AmplificationConfig, run_bias_amplification
 from harness.jobs.canary import CanaryCheckConfig, CanaryPinConfig, check_canary, pin_canary
 from harness.jobs.compare import CompareConfig, run_compare
 from harness.jobs.judge import JudgeConfig, JudgeOutcome, run_judge
@@ -29,7 +33,7 @@ from harness.jobs.run import RunConfig, run
 if TYPE_CHECKING:
     import pandas as pd
 
-    from trainers.config import TrainConfig
+    from trainers.config import DPOTrainConfig, TrainConfig
     from trainers.method import TrainResult
 
 
@@ -112,3 +116,22 @@ def canary_check(config: CanaryCheckConfig, progress: Progress | None = None) ->
     """`harness canary check`: judge the canary's pairs again; `status` is `unchanged`,
     `drift` or `inconclusive`, `verdict` says it in words."""
     return check_canary(config, progress)
+
+
+def bias_amplification(
+    config: AmplificationConfig, progress: Progress | None = None
+) -> dict[str, Any]:
+    """`harness bias-amplification`: label pairs with humans and with the judge, train DPO on
+    each, and measure how far each policy moved along the judge's bias (amplification.json)."""
+    return run_bias_amplification(config, progress)
+
+
+def train_persona_adapters(
+    config: DPOTrainConfig, personas: str, judgments: str, progress: Progress | None = None
+) -> dict[str, Any]:
+    """`harness train dpo --lora --personas FILE --judgments SOURCE`: one unmerged LoRA
+    adapter per persona, trained on its own preferences; evaluate them with
+    `CompareConfig(adapters=("NAME=DIR", ...), personas=FILE)`."""
+    from harness.jobs.persona_adapters import train_persona_adapters as train_adapters
+
+    return train_adapters(config, personas, judgments)

@@ -57,6 +57,8 @@ class ModelEntry:
     label: str
     spec: str
     params: GenerationParams
+    adapter: str | None = None
+    """A LoRA adapter directory applied on `spec` without merging."""
 
 
 def parse_model_entry(text: str, defaults: GenerationParams) -> ModelEntry:
@@ -120,6 +122,24 @@ class CompareConfig:
     panel file."""
     panel_aggregate: str = "vote"
     """How a panel decides each order: majority (`vote`) or mean P(B wins) (`mean`)."""
+    adapters: tuple[str, ...] = ()
+    """`NAME=DIR`: more contestants, each the first model with a LoRA adapter applied
+    (unmerged), labelled NAME."""
+
+
+def parse_adapters(adapters: Sequence[str], first: ModelEntry) -> list[ModelEntry]:
+    """`NAME=DIR` -> contestants: the first `--model` entry with the adapter applied."""
+    out = []
+    for text in adapters:
+        name, eq, path = text.partition("=")
+        if not eq or not name or not path:
+            raise UserError(f"--adapter '{text}': give NAME=DIR")
+        if first.spec.startswith("outputs:"):
+            raise UserError(f"--adapter '{text}': the first --model must be a model, not outputs")
+        if not (Path(path).expanduser() / "adapter_config.json").is_file():
+            raise UserError(f"--adapter '{text}': {path} has no adapter_config.json")
+        out.append(ModelEntry(name, first.spec, first.params, path))
+    return out
 
 
 def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict[str, Any]:
@@ -137,6 +157,10 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
     with ResultsStore(config.store or default_store_path()) as store:
         answers, identities = _generate(config, entries, jobs, store, progress)
         outputs = {label: [it.completion.text for it in its] for label, its in answers.items()}
+        truncated = {
+            label: [it.completion.finish_reason == "length" for it in its]
+            for label, its in answers.items()
+        }
         scorecard, scorer_specs = _score(config, answers, [s.name for s in suites], store, progress)
         items, meta = _pair_items(config, labels, jobs, outputs)
         judged = _judge(config, template, store, items, meta, progress)
@@ -163,7 +187,8 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
         training={
             e.label: t
             for e in entries
-            if not e.spec.startswith("outputs:") and (t := training_manifest(e.spec)) is not None
+            if not e.spec.startswith("outputs:")
+            and (t := training_manifest(e.adapter or e.spec)) is not None
         },
         baseline=config.baseline,
         suites=[s.record() for s in suites],
@@ -173,7 +198,9 @@ def run_compare(config: CompareConfig, progress: Progress | None = None) -> dict
         position_swap=True,
         inconsistent=config.inconsistent,
     )
-    return write_compare_outputs(config.out, stats, manifest, meta, judged.results, jobs, outputs)
+    return write_compare_outputs(
+        config.out, stats, manifest, meta, judged.results, jobs, outputs, truncated
+    )
 
 
 def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
@@ -182,6 +209,8 @@ def _checked(config: CompareConfig) -> tuple[list[ModelEntry], Any]:
     from judges.llm.template import load_template
 
     entries = [parse_model_entry(m, config.params) for m in config.models]
+    if config.adapters:
+        entries += parse_adapters(config.adapters, entries[0])
     labels = [e.label for e in entries]
     if len(set(labels)) != len(labels):
         raise UserError(f"two --model entries share a label: {', '.join(labels)} (use LABEL=SPEC)")
@@ -218,12 +247,13 @@ def _generate(
     answers: dict[str, list[ItemResult]] = {}
     identities: dict[str, Any] = {}
     for entry in entries:
-        if entry.spec not in engines:
+        key = f"{entry.spec}+{entry.adapter}"
+        if key not in engines:
             kind = "outputs" if entry.spec.startswith("outputs:") else config.engine
-            engines[entry.spec] = create_engine(
-                kind, EngineConfig(model=entry.spec, **config.engine_config)
+            engines[key] = create_engine(
+                kind, EngineConfig(model=entry.spec, adapter=entry.adapter, **config.engine_config)
             )
-        engine = engines[entry.spec]
+        engine = engines[key]
         identities[entry.label] = {**engine.identity(), "params": entry.params.model_dump()}
         have, job_keys, _, _ = generate_stage(
             engine, store, jobs, replace_n(entry.params), progress
@@ -395,7 +425,7 @@ def _judge(
     if config.personas is not None:
         persona_judge = judge.with_template(load_template(config.persona_template))
         judged.persona_stats, judged.persona_rows = _judge_personas(
-            config.personas, persona_judge, items, meta, results, progress
+            config.personas, persona_judge, items, meta, results, progress, config.baseline
         )
         judged.usage.append(persona_judge.usage())
     return judged
@@ -408,11 +438,14 @@ def _judge_personas(
     meta: list[dict[str, Any]],
     general: list[Any],
     progress: Progress,
+    baseline: str,
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """Per-persona judgments of the same pairs: statistics per compared pair of models, and
-    one row per (persona, pair) for personas.jsonl."""
+    one row per (persona, pair) for personas.jsonl; with models named after personas (their
+    adapters), how each fares under every persona (judges/personas/adapter_fit.py)."""
     from dataclasses import asdict
 
+    from judges.personas.adapter_fit import adapter_fit
     from judges.personas.personas import judge_for_personas, load_personas, persona_statistics
 
     personas = load_personas(source)
@@ -444,10 +477,17 @@ def _judge_personas(
         for p, results in by_persona.items()
         for i, r in enumerate(results)
     ]
+    against_baseline: dict[str, dict[str, list[float | None]]] = {}
+    for i, m in enumerate(meta):
+        if m["model_a"] == baseline:
+            row = against_baseline.setdefault(m["model_b"], {p: [] for p in by_persona})
+            for p in by_persona:
+                row[p].append(by_persona[p][i].preference)
     stats = {
         "template": judge.template.id,
         "profiles": {p.name: p.profile for p in personas},
         "comparisons": comparisons,
+        "adapter_fit": adapter_fit(against_baseline),
     }
     return stats, out_rows
 

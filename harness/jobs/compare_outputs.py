@@ -26,8 +26,10 @@ def write_compare_outputs(
     results: Sequence[PairResult],
     jobs: Sequence[tuple[Suite, Sample]],
     outputs: dict[str, list[str]],
+    truncated: dict[str, list[bool]] | None = None,
 ) -> dict[str, Any]:
-    """Write the four files; returns winrates.json's content."""
+    """Write the four files; returns winrates.json's content. With `truncated` (per model,
+    whether each answer stopped at the token limit), judgments.jsonl says so per answer."""
     payload = {**stats, "manifest": manifest}
     judgments = []
     for m, r in zip(meta, results, strict=True):
@@ -38,6 +40,14 @@ def write_compare_outputs(
                 "prompt": jobs[k][1].prompt_text(),
                 "response_a": outputs[m["model_a"]][k],
                 "response_b": outputs[m["model_b"]][k],
+                **(
+                    {}
+                    if truncated is None
+                    else {
+                        "truncated_a": truncated[m["model_a"]][k],
+                        "truncated_b": truncated[m["model_b"]][k],
+                    }
+                ),
                 **{key: v for key, v in asdict(r).items() if key != "id"},
             }
         )

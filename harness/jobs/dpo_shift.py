@@ -29,11 +29,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from harness.core.atomic import write_text_atomic
 from harness.core.errors import UserError
 from harness.engines.models import resolve_model
+from harness.jobs.kept_training import train_or_keep
 from harness.stats.intervals import wilson_share
 from harness.stats.winrate import paired_difference
 from trainers.common import Log
 from trainers.config import DPOTrainConfig
-from trainers.data import PreferencePair, load_pairs
+from trainers.data import PreferencePair, load_pairs, write_pairs
 from trainers.robust_dpo import sequence_logps
 
 TOPICS: dict[str, str] = {
@@ -182,22 +183,11 @@ def accuracy(correct: np.ndarray) -> dict[str, float]:
     return wilson_share(float(correct.sum()), len(correct))
 
 
-def _write_pairs(path: Path, pairs: list[PreferencePair]) -> None:
-    lines = [
-        json.dumps({"id": f"p{i}", "prompt": p.prompt, "chosen": p.chosen, "rejected": p.rejected})
-        for i, p in enumerate(pairs)
-    ]
-    write_text_atomic(path, "\n".join(lines) + "\n")
-
-
 def _train_variant(config: ShiftConfig, name: str, radius: float, data: Path, log: Log) -> Path:
-    from trainers.run import train
-
-    out = config.out / name
     wanted = DPOTrainConfig(
         model=config.model,
         data=str(data),
-        out=out,
+        out=config.out / name,
         max_steps=config.max_steps,
         batch_size=config.batch_size,
         learning_rate=config.learning_rate,
@@ -207,17 +197,9 @@ def _train_variant(config: ShiftConfig, name: str, radius: float, data: Path, lo
         max_length=config.max_length,
         seed=config.seed,
     )
-    if (out / "manifest.json").is_file():
-        kept = json.loads((out / "manifest.json").read_text(encoding="utf-8"))["config"]
-        if kept != json.loads(wanted.model_dump_json()):
-            raise UserError(
-                f"{out} was trained with other settings; use a new --out for these settings"
-            )
-        log(f"{name}: kept from an earlier run ({out})")
-        return out
-    log(f"{name}: training ({config.max_steps} steps, {config.robust_ball} radius {radius})")
-    train(wanted)
-    return out
+    what = f"{config.max_steps} steps, {config.robust_ball} radius {radius}"
+    train_or_keep(wanted, name, log, what)
+    return wanted.out
 
 
 def _correct_rankings(
@@ -251,7 +233,7 @@ def run_shift_experiment(config: ShiftConfig, log: Log = lambda _: None) -> dict
     config.out.mkdir(parents=True, exist_ok=True)
     split = split_topics(load_pairs(config.data), config)
     train_file = config.out / "train-pairs.jsonl"
-    _write_pairs(train_file, split["train"])
+    write_pairs(train_file, split["train"])
     models = {
         "standard": _train_variant(config, "standard", 0.0, train_file, log),
         "robust": _train_variant(config, "robust", config.robust_radius, train_file, log),

@@ -352,7 +352,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
         scorers=[s.spec() for s in scorers],
         judge_usage=[u for u in (s.usage() for s in scorers) if u is not None],
         limit=config.limit,
-        training=training_manifest(config.model),
+        training=training_manifest(config.engine_config.get("adapter") or config.model),
     )
     result = RunResult(items, metrics, manifest, generated, cached, failed, config.out)
     write_outputs(result)

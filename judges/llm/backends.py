@@ -398,11 +398,18 @@ def backend_from_spec(
     retry: RetryPolicy | None = None,
 ) -> JudgeBackend:
     """`openai:MODEL` or `local:MODEL` -> a backend."""
+    kind, model = check_judge_spec(spec)
+    if kind == "openai":
+        return OpenAIBackend(model, base_url=base_url, concurrency=concurrency, retry=retry)
+    return LocalBackend(model)
+
+
+def check_judge_spec(spec: str) -> tuple[str, str]:
+    """(backend, model) of `openai:MODEL` or `local:MODEL`, or a UserError saying what is
+    wrong (a job checks its judges with this before any work starts)."""
     kind, _, model = spec.partition(":")
     if not model:
         raise UserError(f"judge spec '{spec}' must look like openai:MODEL or local:MODEL")
-    if kind == "openai":
-        return OpenAIBackend(model, base_url=base_url, concurrency=concurrency, retry=retry)
-    if kind == "local":
-        return LocalBackend(model)
-    raise UserError(f"judge spec '{spec}': unknown backend '{kind}' (use openai: or local:)")
+    if kind not in ("openai", "local"):
+        raise UserError(f"judge spec '{spec}': unknown backend '{kind}' (use openai: or local:)")
+    return kind, model
