@@ -30,6 +30,11 @@ def train_persona_adapters(
     writes) adapters.json. `config` gives every setting but the data and the output."""
     if not config.lora:
         raise UserError("--personas trains one LoRA adapter per persona: add --lora")
+    if config.evaluation is not None:
+        raise UserError(
+            "--eval-every does not combine with --personas; evaluate the adapters with "
+            "`harness compare --adapter NAME=DIR ... --personas FILE`"
+        )
     names = [p.name for p in load_personas(personas)]
     found = load_persona_pairs(judgments)
     short = [n for n in names if len(found.pairs.get(n, [])) < FEWEST_PAIRS]

@@ -150,6 +150,8 @@ def test_persona_training_needs_lora_dpo_and_judgments(tmp_path: Path) -> None:
         (["train", "sft", "--lora", "--personas", "default", "--judgments", str(tmp_path),
           "--out", str(tmp_path / "a")], "use `train dpo`"),
         ([*base, "--lora", "--judgments", str(tmp_path)], "no personas.jsonl"),
+        ([*base, "--lora", "--judgments", str(tmp_path), "--eval-every", "2", "--eval-suite",
+          "quick"], "--eval-every does not combine with --personas"),
     ]:  # fmt: skip
         result = runner.invoke(app, args)
         assert result.exit_code == 2 and message in result.stderr, (args, result.stderr)

@@ -1,6 +1,7 @@
 """GRPO, RLOO and online DPO (trainers/online_rl.py): the reward adapters TRL calls, the
 checks made before any model loads, and each method's effect on the embedded model measured
-by the harness's own evaluation on held-out prompts, not by TRL's logs."""
+by the harness's own evaluation on prompts it never trains on (whose results chose the step
+count and batch size, so they are not untouched held-out data), not by TRL's logs."""
 
 from __future__ import annotations
 
