@@ -47,10 +47,11 @@ class ResolvedModel:
         }
 
 
-def _fingerprint(directory: Path) -> str:
+def _fingerprint(directory: Path, config: str = "config.json") -> str:
+    """Hash of the `config` file's content and the weight files' names, sizes and times."""
     h = hashlib.sha256()
     for f in sorted(directory.iterdir()):
-        if f.name == "config.json":
+        if f.name == config:
             h.update(f.read_bytes())
         elif f.suffix in WEIGHT_SUFFIXES:
             st = f.stat()
@@ -149,11 +150,6 @@ def resolve_adapter(spec: str, base: ResolvedModel) -> ResolvedAdapter:
     path = Path(spec).expanduser()
     if not (path / "adapter_config.json").is_file():
         raise UserError(f"--adapter {spec}: not a LoRA adapter directory (no adapter_config.json)")
-    h = hashlib.sha256((path / "adapter_config.json").read_bytes())
-    for f in sorted(path.iterdir()):
-        if f.suffix in WEIGHT_SUFFIXES:
-            st = f.stat()
-            h.update(f"{f.name}:{st.st_size}:{st.st_mtime_ns}".encode())
     trained_on = None
     manifest = path / "manifest.json"
     if manifest.is_file():
@@ -163,4 +159,6 @@ def resolve_adapter(spec: str, base: ResolvedModel) -> ResolvedAdapter:
                 f"--adapter {spec} was trained on other base weights (fingerprint {trained_on}) "
                 f"than --model {base.spec} ({base.fingerprint})"
             )
-    return ResolvedAdapter(str(path.resolve()), h.hexdigest()[:16], trained_on)
+    return ResolvedAdapter(
+        str(path.resolve()), _fingerprint(path, "adapter_config.json"), trained_on
+    )

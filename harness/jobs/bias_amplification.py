@@ -41,7 +41,7 @@ from harness.core.records import GenerationParams
 from harness.core.store import ResultsStore
 from harness.jobs.dpo_shift import trim_context
 from harness.jobs.kept_training import train_or_keep
-from harness.stats.intervals import FEW, mean_ci, share_interval, too_few, wilson_share
+from harness.stats.intervals import FEW, mean_ci, preference_share, too_few, wilson_share
 from judges.llm.client import Endpoint, JudgeClient
 from judges.scorers.style import has_list, words
 from trainers.common import Log
@@ -145,13 +145,6 @@ def split_pairs(
     return unique[: config.train_pairs], unique[config.train_pairs : need]
 
 
-def prompt_text(pair: PreferencePair) -> str:
-    """The dialogue as the judge reads it (earlier turns prefixed by their role)."""
-    if len(pair.prompt) == 1:
-        return pair.prompt[0]["content"]
-    return "\n\n".join(f"{m['role'].upper()}: {m['content']}" for m in pair.prompt)
-
-
 def axis_bias(more: np.ndarray) -> dict[str, Any]:
     """Share of 1s among the pairs that differ on an axis (1: the preferred or trained side
     has more of it), Wilson 95% CI and n; below `FEW` pairs a note instead of a finding."""
@@ -164,13 +157,14 @@ def axis_bias(more: np.ndarray) -> dict[str, Any]:
     return out
 
 
-def more_of(
-    axis: Callable[[str], float], first: Sequence[str], second: Sequence[str]
-) -> np.ndarray:
-    """1 where the first text has more of the axis than the second, 0 where less; pairs
-    with equal values are left out."""
-    a = np.array([axis(t) for t in first])
-    b = np.array([axis(t) for t in second])
+def axis_values(axis: Callable[[str], float], texts: Sequence[str]) -> np.ndarray:
+    """Each text's value on an axis."""
+    return np.array([axis(t) for t in texts], dtype=float)
+
+
+def more_of(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """1 where the first side has more of an axis than the second, 0 where less; pairs with
+    equal values are left out."""
     differ = a != b
     more: np.ndarray = (a[differ] > b[differ]).astype(float)
     return more
@@ -209,6 +203,8 @@ def _label(
 ) -> tuple[list[Any], dict[str, Any]]:
     """The judge's verdict on every training pair (A: the human-chosen answer shown first),
     and the judge's description."""
+    from harness.core.records import Message
+    from judges.audit.pairs import dialogue_text
     from judges.llm.template import load_template
     from judges.llm.verdicts import PairItem
     from judges.panel.panel import judges_asked, pairwise
@@ -223,7 +219,13 @@ def _label(
         min_verdict_mass=config.min_verdict_mass,
     )
     items = [
-        PairItem(f"train/{i}", prompt_text(p), p.chosen, p.rejected) for i, p in enumerate(train)
+        PairItem(
+            f"train/{i}",
+            dialogue_text([Message.model_validate(m) for m in p.prompt]),
+            p.chosen,
+            p.rejected,
+        )
+        for i, p in enumerate(train)
     ]
     progress.start("label", len(items) * 2 * judges_asked(judge))
     results = pairwise(judge, items, on_done=progress.advance)
@@ -392,18 +394,23 @@ def measure(
     axes: dict[str, Any] = {}
     for axis_name, axis in AXES.items():
         label_more = {
-            name: more_of(axis, [p.chosen for p in pairs], [p.rejected for p in pairs])
+            name: more_of(
+                axis_values(axis, [p.chosen for p in pairs]),
+                axis_values(axis, [p.rejected for p in pairs]),
+            )
             for name, pairs in label_sets.items()
         }
+        values = {name: axis_values(axis, t) for name, t in texts.items()}
         entry: dict[str, Any] = {"labels": {n: axis_bias(m) for n, m in label_more.items()}}
-        entry["models"] = {name: _axis_values(axis_name, axis, texts[name]) for name in texts}
+        entry["models"] = {name: _per_answer(axis_name, v) for name, v in values.items()}
         entry["policies"] = {}
         for name in POLICIES:
-            output_more = more_of(axis, texts[name], texts["base"])
-            values = np.array([axis(t) for t in texts[name]]) - np.array(
-                [axis(t) for t in texts["base"]]
+            output_more = more_of(values[name], values["base"])
+            diff = mean_ci(
+                list(values[name] - values["base"]),
+                suite="heldout",
+                metric=f"{axis_name}_minus_base",
             )
-            diff = mean_ci(list(values), suite="heldout", metric=f"{axis_name}_minus_base")
             entry["policies"][name] = {
                 "output_bias": axis_bias(output_more),
                 "minus_base": diff.model_dump() if diff else None,
@@ -414,15 +421,12 @@ def measure(
         axes[axis_name] = entry
     judge_preference = {}
     for name in POLICIES:
-        kept = [p for p in preference[name] if p is not None]
-        low, high = share_interval(kept) if kept else (None, None)
+        share = preference_share(preference[name])
+        n = int(share["n"] or 0)
         judge_preference[name] = {
-            "value": float(np.mean(kept)) if kept else None,
-            "ci_low": low,
-            "ci_high": high,
-            "n": len(kept),
-            "no_verdict": len(preference[name]) - len(kept),
-            "note": too_few(len(kept), "prompts") if len(kept) < FEW else None,
+            **share,
+            "no_verdict": len(preference[name]) - n,
+            "note": too_few(n, "prompts") if n < FEW else None,
         }
     return {
         "config": {
@@ -438,10 +442,9 @@ def measure(
     }
 
 
-def _axis_values(name: str, axis: Callable[[str], float], texts: Sequence[str]) -> dict[str, Any]:
+def _per_answer(name: str, values: np.ndarray) -> dict[str, Any]:
     """Per model: mean words with a t-interval, or the list/markdown share with Wilson's."""
-    values = [axis(t) for t in texts]
     if name == "format":
-        return axis_bias(np.array(values))
-    found = mean_ci(values, suite="heldout", metric="mean_words")
+        return axis_bias(values)
+    found = mean_ci(list(values), suite="heldout", metric="mean_words")
     return found.model_dump() if found else {"value": None, "n": len(values)}

@@ -66,6 +66,16 @@ def wilson_share(k: float, n: int) -> dict[str, float]:
     return {"value": k / n, "ci_low": low, "ci_high": high, "n": n}
 
 
+def preference_share(preferences: Sequence[float | None]) -> dict[str, float | int | None]:
+    """The mean of the preferences that have a verdict (None: no verdict, left out) as
+    `{value, ci_low, ci_high, n}`, with `share_interval`'s Wilson interval on their sum;
+    all None without any verdict."""
+    kept = [float(p) for p in preferences if p is not None]
+    if not kept:
+        return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
+    return {**wilson_share(sum(kept), len(kept))}
+
+
 def rate(
     outcomes: Sequence[bool], *, suite: str, metric: str, scorer: str | None = None
 ) -> MetricValue | None:

@@ -17,18 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-
-from harness.stats.intervals import FEW, share_interval, too_few
+from harness.stats.intervals import FEW, preference_share, too_few
 from harness.stats.winrate import paired_difference
-
-
-def _rate(prefs: Sequence[float | None]) -> dict[str, Any]:
-    kept = [p for p in prefs if p is not None]
-    if not kept:
-        return {"value": None, "ci_low": None, "ci_high": None, "n": 0}
-    low, high = share_interval(kept)
-    return {"value": float(np.mean(kept)), "ci_low": low, "ci_high": high, "n": len(kept)}
 
 
 def adapter_fit(
@@ -41,7 +31,7 @@ def adapter_fit(
     adapters = [m for m in prefs if m in personas]
     if not adapters:
         return None
-    matrix = {m: {p: _rate(prefs[m][p]) for p in personas} for m in prefs}
+    matrix = {m: {p: preference_share(prefs[m][p]) for p in personas} for m in prefs}
     own = []
     for m in adapters:
         mine = prefs[m][m]

@@ -17,6 +17,7 @@ from harness.jobs.bias_amplification import (
     AmplificationConfig,
     amplification_ratio,
     axis_bias,
+    axis_values,
     more_of,
     split_pairs,
 )
@@ -40,7 +41,8 @@ def longer_90(messages: list[dict]) -> str:
 
 
 def test_more_of_leaves_out_equal_pairs() -> None:
-    more = more_of(lambda t: float(len(t)), ["aa", "a", "bbb", "x"], ["a", "aa", "ccc", "yy"])
+    length = lambda texts: axis_values(lambda t: float(len(t)), texts)  # noqa: E731
+    more = more_of(length(["aa", "a", "bbb", "x"]), length(["a", "aa", "ccc", "yy"]))
     assert more.tolist() == [1.0, 0.0, 0.0]  # "bbb" vs "ccc" is equal: left out
 
 
@@ -216,4 +218,5 @@ def test_pairs_flip_with_the_judge() -> None:
     chosen and rejected where it did not (the measure of its bias counts the swapped)."""
     pair = PreferencePair([{"role": "user", "content": "q"}], "short", "a much longer answer")
     flipped = PreferencePair(pair.prompt, pair.rejected, pair.chosen)
-    assert more_of(lambda t: float(words(t)), [flipped.chosen], [flipped.rejected]).tolist() == [1.0]
+    count = lambda text: axis_values(lambda t: float(words(t)), [text])  # noqa: E731
+    assert more_of(count(flipped.chosen), count(flipped.rejected)).tolist() == [1.0]
