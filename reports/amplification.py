@@ -19,6 +19,8 @@ AXIS_TITLES = {"length": "length (words)", "format": "lists or markdown"}
 def _ratio(r: dict[str, Any]) -> str:
     if r.get("value") is None:
         return f"– ({r['note']})"
+    if r.get("ci_low") is None:
+        return f"{r['value']:.2f} ({r['note']})"
     return f"{r['value']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"
 
 
@@ -67,8 +69,8 @@ def findings(payload: dict[str, Any]) -> list[str]:
         else:
             moved = "did not measurably move along it"
         cut = payload["at_token_limit"]["judge"]["value"]
-        if ratio["value"] is None:
-            amp = f"no amplification ratio ({ratio['note']})"
+        if ratio["value"] is None or ratio["ci_low"] is None:
+            amp = f"no amplification ratio with an interval ({ratio['note']})"
         elif ratio["ci_low"] > 1:
             amp = "amplified: the outputs show the bias more strongly than the labels did"
         elif axis == "length" and cut > CUT_OFF:

@@ -187,6 +187,13 @@ def amplification_ratio(
     keep = lab != 0.5
     ratios = (out[keep] - 0.5) / (lab[keep] - 0.5)
     value = (output_more.mean() - 0.5) / (label_more.mean() - 0.5)
+    if np.ptp(label_more) == 0 and np.ptp(output_more) == 0:  # every resample is the same
+        return {
+            "value": float(value),
+            "ci_low": None,
+            "ci_high": None,
+            "note": "every pair and prompt agree: no spread to estimate an interval from",
+        }
     return {
         "value": float(value),
         "ci_low": float(np.quantile(ratios, 0.025)),

@@ -71,6 +71,11 @@ def test_amplification_ratio_against_a_direct_computation() -> None:
     assert amplified["value"] == pytest.approx(2.0) and amplified["ci_low"] > 1
 
 
+def test_no_zero_width_ratio_interval_from_unanimous_data() -> None:
+    r = amplification_ratio(np.ones(40), np.ones(30), 1000, 0)
+    assert r["value"] == 1.0 and r["ci_low"] is None and "no spread" in r["note"]
+
+
 def test_no_ratio_without_a_clear_label_bias_or_enough_data() -> None:
     balanced = np.array([1.0, 0.0] * 30)
     r = amplification_ratio(balanced, np.ones(40), 1000, 0)
