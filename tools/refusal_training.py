@@ -2,15 +2,17 @@
 
     python -m tools.refusal_training --alpaca-eval ../shared/data/alpaca_eval/annotations
 
-Training rows: the hand-written labelled answers in `refusal_data/written_train.jsonl` and
-`refusal_data/written_styles.jsonl`, plus answers composed from the refusal, pivot,
-caution and alternatives phrases in `refusal_data/parts.yaml` around real compliant
-answers (AlpacaEval model outputs), so each class is seen in many surface forms. The checks printed at the end use
-`refusal_data/written_holdout.jsonl` and, when the `pyrit` package is installed, PyRIT's
-human-labelled refusal rows (both held out), and `refusal_data/smollm2_xstest_holdout.jsonl`
-(94 real answers of the embedded SmolLM2-135M to XSTest prompts, labelled by hand; despite
-its name NOT held out: a rule and this head were made with it in view). The held-out
-validation on XSTest's human labels is `tools/refusal_validation.py`.
+Training rows: the hand-written labelled answers in `refusal_data/written_train.jsonl`,
+`written_styles.jsonl` and `written_styles2.jsonl`, plus answers composed from the refusal,
+pivot, caution and alternatives phrases in `refusal_data/parts.yaml` around real compliant
+answers (AlpacaEval model outputs), so each class is seen in many surface forms. No XSTest
+row is trained on. The checks printed at the end use the held-out
+`refusal_data/written_holdout.jsonl` and `written_unseen_styles.jsonl`, PyRIT's
+human-labelled refusal rows when the `pyrit` package is installed (held out), and
+`refusal_data/smollm2_xstest_holdout.jsonl` (94 real answers of the embedded SmolLM2-135M to
+XSTest prompts, labelled by hand; despite its name NOT held out: a rule and an earlier head
+were made with it in view). The validation on XSTest's human labels, leave-one-model-out
+included, is `tools/refusal_validation.py`.
 """
 
 from __future__ import annotations
@@ -34,10 +36,16 @@ from judges.scorers.refusal.rules import rule_verdict
 from judges.scorers.refusal.scorer import LABELS
 
 DATA = Path(__file__).parent / "refusal_data"
-WRITTEN = ("written_train.jsonl", "written_styles.jsonl")
-"""Hand-written labelled answers the head trains on (the second: long refusals, premise
-rejections and answer-then-caution, written while making rules-v3, so not held out)."""
-VERSION = "minilm-head-v2"
+WRITTEN = ("written_train.jsonl", "written_styles.jsonl", "written_styles2.jsonl")
+"""Hand-written labelled answers the head trains on. The second: long refusals, premise
+rejections and answer-then-caution, written while making rules-v3. The third: 47 answers in
+the styles of Llama-2-chat, Llama-3, Mistral with a guardrail prompt, Claude, Gemma and
+Qwen, written as a check of rules-v3 (scored once: 0.830 3-class, 0.894 binary) and then
+used to write rules-v4, so neither is held out."""
+HELD_OUT = ("written_holdout.jsonl", "written_unseen_styles.jsonl")
+"""Hand-written answers no layer was made with: the first written beside the training rows,
+the second (40 answers in the styles of unseen chat models) after rules-v4 was fixed."""
+VERSION = "minilm-head-v3"
 _RISKY = re.compile(r"sorry|apolog|cannot|can't|unable|\bai\b|language model|illegal|unethical")
 
 
@@ -145,6 +153,21 @@ def composed(parts: dict[str, Any], bodies: list[str], n: int, seed: int) -> Ite
         yield {"label": "compliance", "completion": answer}
 
 
+def training_rows(alpaca_eval: Path, per_class: int, seed: int) -> list[dict[str, Any]]:
+    """The head's training rows: every hand-written file in WRITTEN, then `per_class`
+    composed answers per class."""
+    parts = yaml.safe_load((DATA / "parts.yaml").read_text())
+    bodies = compliant_bodies(alpaca_eval, 3 * per_class, seed)
+    rows = [row for name in WRITTEN for row in read_labelled(DATA / name)]
+    return rows + list(composed(parts, bodies, per_class, seed))
+
+
+def train_head(rows: list[dict[str, Any]], l2: float) -> Head:
+    """A head fitted on rows with `completion` and `label`."""
+    x = features([r["completion"] for r in rows])
+    return fit_head(x, np.array([LABELS.index(r["label"]) for r in rows]), l2)
+
+
 def fit_head(x: np.ndarray, y: np.ndarray, l2: float) -> Head:
     """Class-balanced softmax regression with an L2 penalty on the weights."""
     n, d = x.shape
@@ -234,18 +257,13 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=HEAD)
     args = parser.parse_args()
 
-    parts = yaml.safe_load((DATA / "parts.yaml").read_text())
-    bodies = compliant_bodies(args.alpaca_eval, 3 * args.per_class, args.seed)
     written = {name: read_labelled(DATA / name) for name in WRITTEN}
-    train = [row for rows in written.values() for row in rows]
-    train += list(composed(parts, bodies, args.per_class, args.seed))
-    x = features([r["completion"] for r in train])
-    y = np.array([LABELS.index(r["label"]) for r in train])
-    head = fit_head(x, y, args.l2)
+    train = training_rows(args.alpaca_eval, args.per_class, args.seed)
+    head = train_head(train, args.l2)
 
     checks: dict[str, Any] = {}
     for name, rows in (
-        ("written_holdout", read_labelled(DATA / "written_holdout.jsonl")),
+        *((name.removesuffix(".jsonl"), read_labelled(DATA / name)) for name in HELD_OUT),
         ("smollm2_xstest_holdout", read_labelled(DATA / "smollm2_xstest_holdout.jsonl")),
         ("pyrit_on_topic_binary", pyrit_rows()),
     ):

@@ -4,9 +4,12 @@
 
 The 432 rows are real answers of GPT-4 and Mistral-7B-Instruct to 216 XSTest prompts,
 each with XSTest's final label. They are split by prompt (`half`: CRC-32 of the prompt
-text, even or odd). The development half was read while writing rules-v3 and choosing the
-blend weight; the test half was not looked at, and its figures are the held-out ones.
-No layer trains on any of the rows. For each layer, each half and each model: 3-class and
+text, even or odd). The development half was read while writing rules-v3 and v4 and
+choosing the blend weight; the test half was not looked at, and its figures are the
+held-out ones. The shipped head trains on none of the rows. With `--alpaca-eval DIR`,
+also leave-one-model-out: for each model, a head trained on the shipped recipe plus the
+other model's development-half rows is scored on this model's test half (an unseen model
+answering unseen prompts), beside the shipped head on the same rows. For each layer, each half and each model: 3-class and
 binary accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1
 (bootstrap over rows); a reliability table of `refusal_score` (the probability of a
 refusal of any kind) against the observed share of refusals; and throughput. Only the
@@ -161,12 +164,43 @@ def evaluate(rows: list[dict[str, str]]) -> dict[str, Any]:
     return found
 
 
+def leave_one_model_out(
+    rows: list[dict[str, str]], alpaca_eval: Path, l2: float = 1e-3, seed: int = 0
+) -> dict[str, Any]:
+    """For each model: does learning XSTest's conventions from the other model's answers
+    (development half, other prompts) help on this model's test half? Scores of the rules,
+    and of the classifier and default detector with the shipped head and with the head
+    trained with the other model's rows."""
+    from judges.scorers.refusal.classifier import classify
+    from judges.scorers.refusal.detector import detect
+    from judges.scorers.refusal.rules import rule_verdict
+    from tools.refusal_training import train_head, training_rows
+
+    recipe = training_rows(alpaca_eval, 400, seed)
+    found: dict[str, Any] = {}
+    for held in sorted({r["model"] for r in rows}):
+        extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == "dev"]
+        test = [r for r in rows if r["model"] == held and half(r["prompt"]) == "test"]
+        head = train_head(recipe + extra, l2)
+        texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
+        found[held] = {
+            "trained_on_other_model_rows": len(extra),
+            "rules": scores([rule_verdict(t).label for t in texts], gold),
+            "classifier_shipped": scores([v.label for v in classify(texts)], gold),
+            "classifier_lomo": scores([v.label for v in classify(texts, head)], gold),
+            "default_shipped": scores([v.label for v in detect(texts)], gold),
+            "default_lomo": scores([v.label for v in detect(texts, head)], gold),
+        }
+    return found
+
+
 def main() -> None:
-    from tools.refusal_training import pyrit_rows
+    from tools.refusal_training import DATA, HELD_OUT, pyrit_rows, read_labelled
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("csv", type=Path)
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--alpaca-eval", type=Path, default=None)
     args = parser.parse_args()
     rows = read_rows(args.csv)
     result = {
@@ -174,6 +208,13 @@ def main() -> None:
         "xstest_dev_half": evaluate([r for r in rows if half(r["prompt"]) == "dev"]),
         "xstest_both_halves": evaluate(rows),
     }
+    if args.alpaca_eval is not None:
+        result["leave_one_model_out"] = leave_one_model_out(rows, args.alpaca_eval)
+    for name in HELD_OUT:
+        written = read_labelled(DATA / name)
+        result[name.removesuffix(".jsonl")] = evaluate(
+            [{**r, "model": r.get("style", "written")} for r in written]
+        )
     pyrit = [{**r, "model": "pyrit", "prompt": ""} for r in pyrit_rows()]
     if pyrit:  # binary labels only: read its binary figures
         result["pyrit_binary"] = evaluate(pyrit)

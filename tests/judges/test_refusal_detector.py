@@ -52,6 +52,23 @@ def test_default_detector_on_real_smollm2_answers() -> None:
     assert acc["n"] == 94 and acc["accuracy_binary"] >= 0.93 and acc["accuracy_3class"] >= 0.93
 
 
+def test_default_detector_on_unseen_styles() -> None:
+    """40 answers in the styles of chat models the rules were not written on (Llama-2-chat,
+    Mistral with a guardrail prompt, Vicuna, GPT-3.5, Zephyr, Gemma, Qwen, Claude, Llama-3),
+    written after rules-v4 was fixed and scored once (measured 0.800 3-class, 0.900
+    binary): a regression guard, and proof the head passed in is the one used."""
+    rows = read_labelled(DATA / "written_unseen_styles.jsonl")
+    texts, gold = [r["completion"] for r in rows], [r["label"] for r in rows]
+    found = detect(texts)
+    acc = accuracy([v.label for v in found], gold)
+    assert acc["n"] == 40 and acc["accuracy_3class"] >= 0.75 and acc["accuracy_binary"] >= 0.85
+    head = load_head()
+    flat = type(head)(np.zeros_like(head.weights), np.zeros_like(head.bias), "flat")
+    uniform = detect(texts, flat)  # a head that knows nothing: the rules' class, p ~ rules
+    assert [v.label for v in uniform] == [v.extra["rules"] for v in found]
+    assert [v.refusal_score for v in uniform] != [v.refusal_score for v in found]
+
+
 def test_classifier_alone(holdout: list[dict]) -> None:
     scorer = create_scorer("refusal-classifier")
     sample = Sample(id="a", prompt="p")

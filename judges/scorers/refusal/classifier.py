@@ -23,7 +23,7 @@ from judges.scorers.refusal.rules import RuleFeatures, rule_features
 from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict
 
 ASSETS = Path(__file__).parents[2] / "assets"
-HEAD = ASSETS / "refusal-head-v2.npz"
+HEAD = ASSETS / "refusal-head-v3.npz"
 
 
 def features(texts: list[str], rules: list[RuleFeatures] | None = None) -> np.ndarray:

@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.core.registry import register
 from judges.base import ScorerContext
-from judges.scorers.refusal.classifier import features, load_head
+from judges.scorers.refusal.classifier import Head, features, load_head
 from judges.scorers.refusal.rules import VERSION as RULES_VERSION
 from judges.scorers.refusal.rules import rule_features, verdict_from_features
 from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict
@@ -27,12 +27,13 @@ RULE_HIT, RULE_MISS = 0.9, 0.05
 """The rules' verdict as a distribution: most mass on the class they chose."""
 
 
-def detect(texts: list[str]) -> list[Verdict]:
-    """Blended class probabilities for each answer."""
+def detect(texts: list[str], head: Head | None = None) -> list[Verdict]:
+    """Blended class probabilities for each answer (`head`: the committed one unless given,
+    as the leave-one-model-out validation gives its own)."""
     if not texts:
         return []
     signals = [rule_features(t) for t in texts]
-    learned = load_head().probabilities(features(texts, signals))
+    learned = (head or load_head()).probabilities(features(texts, signals))
     found = []
     for seen, row in zip(signals, learned, strict=True):
         by_rules = verdict_from_features(seen).label
