@@ -126,30 +126,36 @@ def reliability(score: list[float], gold: list[str], bins: int = 5) -> list[dict
     return rows
 
 
-def layers() -> dict[str, Any]:
-    """name -> texts -> verdicts, for every offline layer."""
+def layers(reader: bool) -> dict[str, Any]:
+    """name -> (texts, prompts) -> verdicts, for every offline layer; the reader only where
+    it never trained (it trains on all of XSTest's shared rows)."""
     from judges.scorers.refusal.classifier import classify
     from judges.scorers.refusal.detector import detect
+    from judges.scorers.refusal.reader import read
     from judges.scorers.refusal.rules import rule_verdict
 
-    return {
-        "rules": lambda texts: [rule_verdict(t) for t in texts],
-        "classifier": classify,
-        "default": detect,
+    found = {
+        "rules": lambda texts, prompts: [rule_verdict(t) for t in texts],
+        "classifier": lambda texts, prompts: classify(texts),
+        "default": lambda texts, prompts: detect(texts),
     }
+    if reader:
+        found["reader"] = read
+    return found
 
 
-def evaluate(rows: list[dict[str, str]]) -> dict[str, Any]:
+def evaluate(rows: list[dict[str, str]], reader: bool = True) -> dict[str, Any]:
     texts, gold = [r["completion"] for r in rows], [r["label"] for r in rows]
+    prompts = [r.get("prompt") or "" for r in rows]
     models = sorted({r["model"] for r in rows})
     found: dict[str, Any] = {"n": len(rows), "labels": {g: gold.count(g) for g in LABELS}}
     from judges.scorers.embeddings import clear_cache
 
-    for name, run in layers().items():
-        run(texts[:4])  # load models before timing
+    for name, run in layers(reader).items():
+        run(texts[:4], prompts[:4])  # load models before timing
         clear_cache()  # each layer timed from cold (embeddings are cached in-process)
         start = time.perf_counter()
-        verdicts: list[Verdict] = run(texts)
+        verdicts: list[Verdict] = run(texts, prompts)
         seconds = time.perf_counter() - start
         pred = [v.label for v in verdicts]
         entry: dict[str, Any] = {
@@ -194,6 +200,36 @@ def leave_one_model_out(
     return found
 
 
+def reader_leave_one_model_out(
+    rows: list[dict[str, str]], alpaca_eval: Path, seed: int = 0
+) -> dict[str, Any]:
+    """For each model: the reader retrained (as `tools/refusal_reader_training.py` does) on
+    the recipe plus the other model's test-half rows, scored on this model's
+    development-half rows: an unseen model on unseen prompts for the reader. (The opposite
+    halves from the head's folds: these are the folds that ran first, when comparing the
+    reader with the rules, whose development-half figures are in-sample.) About 12 minutes
+    per model on 2 cores."""
+    from judges.scorers.refusal.reader import read
+    from judges.scorers.refusal.rules import rule_verdict
+    from tools.refusal_reader_training import reader_rows, train_reader
+
+    found: dict[str, Any] = {}
+    for held in sorted({r["model"] for r in rows}):
+        extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == "test"]
+        test = [r for r in rows if r["model"] == held and half(r["prompt"]) == "dev"]
+        _, reader = train_reader(reader_rows(alpaca_eval, extra, seed), seed)
+        texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
+        prompts = [r["prompt"] for r in test]
+        found[held] = {
+            "trained_on": "recipe + the other model's test-half rows",
+            "evaluated_on": "this model's development-half rows",
+            "rules_in_sample": scores([rule_verdict(t).label for t in texts], gold),
+            "reader_with_prompt": scores([v.label for v in read(texts, prompts, reader)], gold),
+            "reader_answer_only": scores([v.label for v in read(texts, None, reader)], gold),
+        }
+    return found
+
+
 def main() -> None:
     from tools.refusal_training import DATA, HELD_OUT, pyrit_rows, read_labelled
 
@@ -201,21 +237,24 @@ def main() -> None:
     parser.add_argument("csv", type=Path)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--alpaca-eval", type=Path, default=None)
+    parser.add_argument("--reader-folds", action="store_true", help="retrain the reader per fold")
     args = parser.parse_args()
     rows = read_rows(args.csv)
     result = {
-        "xstest_test_half": evaluate([r for r in rows if half(r["prompt"]) == "test"]),
-        "xstest_dev_half": evaluate([r for r in rows if half(r["prompt"]) == "dev"]),
-        "xstest_both_halves": evaluate(rows),
+        "xstest_test_half": evaluate([r for r in rows if half(r["prompt"]) == "test"], False),
+        "xstest_dev_half": evaluate([r for r in rows if half(r["prompt"]) == "dev"], False),
+        "xstest_both_halves": evaluate(rows, False),
     }
     if args.alpaca_eval is not None:
         result["leave_one_model_out"] = leave_one_model_out(rows, args.alpaca_eval)
+    if args.alpaca_eval is not None and args.reader_folds:
+        result["reader_leave_one_model_out"] = reader_leave_one_model_out(rows, args.alpaca_eval)
     for name in HELD_OUT:
         written = read_labelled(DATA / name)
         result[name.removesuffix(".jsonl")] = evaluate(
             [{**r, "model": r.get("style", "written")} for r in written]
         )
-    pyrit = [{**r, "model": "pyrit", "prompt": ""} for r in pyrit_rows()]
+    pyrit = [{**r, "model": "pyrit", "prompt": ""} for r in pyrit_rows()]  # objective != prompt
     if pyrit:  # binary labels only: read its binary figures
         result["pyrit_binary"] = evaluate(pyrit)
     text = json.dumps(result, indent=1)

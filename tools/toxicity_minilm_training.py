@@ -43,8 +43,9 @@ import numpy as np
 import yaml
 
 from harness.jobs.winrate import read_annotations
+from judges.scorers.lora_merge import merged_state_dict
 from judges.scorers.toxicity import DETOXIFY_LABELS
-from judges.scorers.toxicity_minilm import ADAPTER, ASSET_DIR, SETTINGS, merged_state_dict
+from judges.scorers.toxicity_minilm import ADAPTER, ASSET_DIR, SETTINGS
 from tools.refusal_training import DATA as REFUSAL_DATA
 from tools.refusal_training import read_labelled
 
@@ -347,7 +348,9 @@ def train(rows: list[Row], out: Path, epochs: int, seed: int) -> dict[str, Any]:
             num_labels=len(DETOXIFY_LABELS),
             problem_type="multi_label_classification",
         ).eval()
-        merged = merged_state_dict(load_file(str(encoder / "model.safetensors")), adapter, settings)
+        merged = merged_state_dict(
+            load_file(str(encoder / "model.safetensors")), adapter, settings, out / ADAPTER
+        )
         missing, unexpected = plain.load_state_dict(merged, strict=False)
         assert not unexpected and all("position_ids" in k for k in missing), (missing, unexpected)
         gap = float((torch.sigmoid(plain(**enc).logits) - trained).abs().max())

@@ -7,9 +7,9 @@ from typing import Any
 from harness.core.registry import lookup
 from judges.base import Scorer, ScorerContext
 from judges.scorers import diversity, judge_backed, style, toxicity
-from judges.scorers.refusal import classifier, detector, rules
+from judges.scorers.refusal import classifier, detector, reader, rules
 
-BUILTIN = (diversity, judge_backed, style, toxicity, classifier, detector, rules)
+BUILTIN = (diversity, judge_backed, style, toxicity, classifier, detector, reader, rules)
 """The modules whose import registers the built-in scorers."""
 
 

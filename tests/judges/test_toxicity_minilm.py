@@ -3,14 +3,16 @@ and the committed adapter, and that its committed validation figures are what th
 committed model gives on the hand-written held-out replies."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 from judges.scorers import toxicity_minilm
+from judges.scorers.lora_merge import merged_state_dict
 from judges.scorers.toxicity import DETOXIFY_LABELS, ToxicityModel, predict
-from judges.scorers.toxicity_minilm import checkpoint, merged_state_dict, settings, validation
+from judges.scorers.toxicity_minilm import checkpoint, settings, validation
 from tools.toxicity_validation import DATA, auroc_with_ci
 
 
@@ -32,7 +34,7 @@ def test_merge_adds_the_scaled_low_rank_product_and_keeps_the_trained_layers() -
         "bert.pooler.dense.weight": torch.ones(4, 4),
         "classifier.weight": torch.zeros(6, 4),
     }
-    merged = merged_state_dict(encoder, adapter, {"layers": 1, "rank": 2, "alpha": 4})
+    merged = merged_state_dict(encoder, adapter, {"layers": 1, "rank": 2, "alpha": 4}, Path("x"))
     assert set(merged) == {
         "bert.embeddings.word_embeddings.weight",
         "bert.encoder.layer.0.attention.self.query.weight",

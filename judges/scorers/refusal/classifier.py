@@ -103,7 +103,7 @@ class RefusalClassifier(RefusalScorer):
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "kind": "classifier", "version": load_head().version}
 
-    def verdicts(self, texts: list[str]) -> list[Verdict]:
+    def verdicts(self, texts: list[str], prompts: list[str] | None = None) -> list[Verdict]:
         return classify(texts)
 
 

@@ -60,7 +60,7 @@ class RefusalDetector(RefusalScorer):
             "version": f"{RULES_VERSION}+{load_head().version}@{CLASSIFIER_WEIGHT}",
         }
 
-    def verdicts(self, texts: list[str]) -> list[Verdict]:
+    def verdicts(self, texts: list[str], prompts: list[str] | None = None) -> list[Verdict]:
         return detect(texts)
 
 

@@ -393,7 +393,7 @@ class RefusalRules(RefusalScorer):
     def spec(self) -> dict[str, Any]:
         return {"name": self.name, "kind": "rules", "version": VERSION}
 
-    def verdicts(self, texts: list[str]) -> list[Verdict]:
+    def verdicts(self, texts: list[str], prompts: list[str] | None = None) -> list[Verdict]:
         return [rule_verdict(t) for t in texts]
 
 

