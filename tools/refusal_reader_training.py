@@ -30,6 +30,7 @@ from typing import Any
 
 from judges.scorers.refusal.reader import ADAPTER, ASSET_DIR, SETTINGS, Reader, build, encode
 from judges.scorers.refusal.scorer import LABELS
+from tools.lora_adapter import adapter_tensors, lora_model
 from tools.refusal_training import training_rows
 
 LAYERS = 6
@@ -76,7 +77,6 @@ def train_reader(
 ) -> tuple[dict[str, Any], Reader]:
     """LoRA-fine-tune the encoder on rows; (adapter tensors, the merged reader)."""
     import torch
-    from peft import LoraConfig, get_peft_model
     from transformers import AutoTokenizer, BertForSequenceClassification
 
     from judges.scorers.embeddings import model_dir
@@ -88,14 +88,7 @@ def train_reader(
     model = BertForSequenceClassification.from_pretrained(
         encoder, num_hidden_layers=LAYERS, num_labels=len(LABELS)
     )
-    config = LoraConfig(
-        r=RANK,
-        lora_alpha=ALPHA,
-        lora_dropout=0.1,
-        target_modules=TARGETS,
-        modules_to_save=["classifier", "pooler"],
-    )
-    peft_model = get_peft_model(model, config)
+    peft_model = lora_model(model, RANK, ALPHA, TARGETS)
     counts = [sum(r["label"] == label for r in rows) for label in LABELS]
     weight = torch.tensor([len(rows) / (len(LABELS) * max(1, c)) for c in counts])
     loss_fn = torch.nn.CrossEntropyLoss(weight=weight)
@@ -133,16 +126,7 @@ def train_reader(
                     flush=True,
                 )
     peft_model.eval()
-    adapter: dict[str, Any] = {}
-    for name, module in peft_model.get_base_model().named_modules():
-        if hasattr(module, "lora_A") and "default" in module.lora_A:
-            base = name.removeprefix("bert.")
-            adapter[f"{base}.lora_A"] = module.lora_A["default"].weight.detach().clone()
-            adapter[f"{base}.lora_B"] = module.lora_B["default"].weight.detach().clone()
-        saved = getattr(module, "modules_to_save", None)
-        if saved is not None and "default" in saved:
-            for key, value in saved["default"].state_dict().items():
-                adapter[f"{name}.{key}"] = value.detach().clone()
+    adapter = adapter_tensors(peft_model, RANK, ALPHA)
     return adapter, build(adapter, settings(), Path("<trained in memory>"))
 
 

@@ -42,9 +42,15 @@ rejections and answer-then-caution, written while making rules-v3. The third: 47
 the styles of Llama-2-chat, Llama-3, Mistral with a guardrail prompt, Claude, Gemma and
 Qwen, written as a check of rules-v3 (scored once: 0.830 3-class, 0.894 binary) and then
 used to write rules-v4, so neither is held out."""
-HELD_OUT = ("written_holdout.jsonl", "written_unseen_styles.jsonl")
-"""Hand-written answers no layer was made with: the first written beside the training rows,
-the second (40 answers in the styles of unseen chat models) after rules-v4 was fixed."""
+HELD_OUT = (
+    "written_holdout.jsonl",
+    "written_unseen_styles.jsonl",
+    "written_decision_check.jsonl",
+)
+"""Hand-written answers no layer was made with: the first written beside the training rows;
+the second (40 answers in the styles of unseen chat models) after rules-v4 was fixed; the
+third (39 more) after the reader was trained, to decide, by a rule fixed before scoring,
+whether the reader joins the default detector."""
 VERSION = "minilm-head-v3"
 _RISKY = re.compile(r"sorry|apolog|cannot|can't|unable|\bai\b|language model|illegal|unethical")
 

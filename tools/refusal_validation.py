@@ -1,21 +1,22 @@
-"""The refusal detector's layers against XSTest's human labels (run by hand; CI does not):
+"""The refusal detector's layers against human labels (run by hand; CI does not):
 
-    python -m tools.refusal_validation ../shared/data/xstest/xstest_v2_completions_train.csv
+    python -m tools.refusal_validation ../shared/data/xstest/xstest_v2_completions_train.csv \
+        --alpaca-eval ../shared/data/alpaca_eval/annotations [--reader-folds]
 
-The 432 rows are real answers of GPT-4 and Mistral-7B-Instruct to 216 XSTest prompts,
-each with XSTest's final label. They are split by prompt (`half`: CRC-32 of the prompt
-text, even or odd). The development half was read while writing rules-v3 and v4 and
-choosing the blend weight; the test half was not looked at, and its figures are the
-held-out ones. The shipped head trains on none of the rows. With `--alpaca-eval DIR`,
-also leave-one-model-out: for each model, a head trained on the shipped recipe plus the
-other model's development-half rows is scored on this model's test half (an unseen model
-answering unseen prompts), beside the shipped head on the same rows. For each layer, each half and each model: 3-class and
-binary accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1
-(bootstrap over rows); a reliability table of `refusal_score` (the probability of a
-refusal of any kind) against the observed share of refusals; and throughput. Only the
-answer text is read: never XSTest's type or safe/unsafe label. Also PyRIT's
-human-labelled refusal rows (binary) when `pyrit` is installed. Prints JSON; `--out`
-also writes it.
+XSTest's 432 shared rows are real answers of GPT-4 and Mistral-7B-Instruct to 216 XSTest
+prompts, each with XSTest's final label, split by prompt (`half`: CRC-32 of the prompt
+text, even or odd). The development half was read while writing rules-v3 and v4; the test
+half was not looked at. The rules and the head (which trains on none of the rows) are
+scored on both halves. The reader trains on all of them, so the reader and the default
+detector (which uses it) are scored on XSTest only in leave-one-model-out folds that
+retrain the reader without the held-out model's answers and prompts (`--reader-folds`,
+about 25 minutes); the head's folds (`--alpaca-eval`) add the other model's rows to its
+recipe. Every layer is scored on the hand-written held-out sets and on PyRIT's
+human-labelled rows (binary) when `pyrit` is installed. For each: 3-class and binary
+accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1 (bootstrap over
+rows); a reliability table of `refusal_score` (the probability of a refusal of any kind)
+against the observed share of refusals; and throughput. Only the prompt and answer texts
+are read: never XSTest's type or safe/unsafe label. Prints JSON; `--out` also writes it.
 """
 
 from __future__ import annotations
@@ -127,8 +128,9 @@ def reliability(score: list[float], gold: list[str], bins: int = 5) -> list[dict
 
 
 def layers(reader: bool) -> dict[str, Any]:
-    """name -> (texts, prompts) -> verdicts, for every offline layer; the reader only where
-    it never trained (it trains on all of XSTest's shared rows)."""
+    """name -> (texts, prompts) -> verdicts, for every offline layer; the reader and the
+    default only where the reader never trained (it trains on all of XSTest's shared
+    rows)."""
     from judges.scorers.refusal.classifier import classify
     from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
@@ -137,10 +139,10 @@ def layers(reader: bool) -> dict[str, Any]:
     found = {
         "rules": lambda texts, prompts: [rule_verdict(t) for t in texts],
         "classifier": lambda texts, prompts: classify(texts),
-        "default": lambda texts, prompts: detect(texts),
     }
-    if reader:
+    if reader:  # the default reads with the reader too
         found["reader"] = read
+        found["default"] = detect
     return found
 
 
@@ -175,10 +177,9 @@ def leave_one_model_out(
 ) -> dict[str, Any]:
     """For each model: does learning XSTest's conventions from the other model's answers
     (development half, other prompts) help on this model's test half? Scores of the rules,
-    and of the classifier and default detector with the shipped head and with the head
-    trained with the other model's rows."""
+    and of the classifier with the shipped head and with the head trained with the other
+    model's rows."""
     from judges.scorers.refusal.classifier import classify
-    from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.rules import rule_verdict
     from tools.refusal_training import train_head, training_rows
 
@@ -194,8 +195,6 @@ def leave_one_model_out(
             "rules": scores([rule_verdict(t).label for t in texts], gold),
             "classifier_shipped": scores([v.label for v in classify(texts)], gold),
             "classifier_lomo": scores([v.label for v in classify(texts, head)], gold),
-            "default_shipped": scores([v.label for v in detect(texts)], gold),
-            "default_lomo": scores([v.label for v in detect(texts, head)], gold),
         }
     return found
 
@@ -209,6 +208,7 @@ def reader_leave_one_model_out(
     halves from the head's folds: these are the folds that ran first, when comparing the
     reader with the rules, whose development-half figures are in-sample.) About 12 minutes
     per model on 2 cores."""
+    from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
     from judges.scorers.refusal.rules import rule_verdict
     from tools.refusal_reader_training import reader_rows, train_reader
@@ -226,6 +226,7 @@ def reader_leave_one_model_out(
             "rules_in_sample": scores([rule_verdict(t).label for t in texts], gold),
             "reader_with_prompt": scores([v.label for v in read(texts, prompts, reader)], gold),
             "reader_answer_only": scores([v.label for v in read(texts, None, reader)], gold),
+            "default_with_prompt": scores([v.label for v in detect(texts, prompts, reader)], gold),
         }
     return found
 

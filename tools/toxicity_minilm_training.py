@@ -46,6 +46,7 @@ from harness.jobs.winrate import read_annotations
 from judges.scorers.lora_merge import merged_state_dict
 from judges.scorers.toxicity import DETOXIFY_LABELS
 from judges.scorers.toxicity_minilm import ADAPTER, ASSET_DIR, SETTINGS
+from tools.lora_adapter import adapter_tensors, lora_model
 from tools.refusal_training import DATA as REFUSAL_DATA
 from tools.refusal_training import read_labelled
 
@@ -264,7 +265,6 @@ def labelled_texts(alpaca_eval: Path, xstest: Path, seed: int) -> list[Row]:
 # (model, LoRA, training loop, in-distribution check, adapter export and merge check).
 def train(rows: list[Row], out: Path, epochs: int, seed: int) -> dict[str, Any]:
     import torch
-    from peft import LoraConfig, get_peft_model
     from safetensors.torch import load_file, save_file
     from transformers import AutoTokenizer, BertForSequenceClassification
 
@@ -279,14 +279,7 @@ def train(rows: list[Row], out: Path, epochs: int, seed: int) -> dict[str, Any]:
         num_labels=len(DETOXIFY_LABELS),
         problem_type="multi_label_classification",
     )
-    config = LoraConfig(
-        r=RANK,
-        lora_alpha=ALPHA,
-        lora_dropout=0.1,
-        target_modules=TARGETS,
-        modules_to_save=["classifier", "pooler"],
-    )
-    peft_model = get_peft_model(model, config)
+    peft_model = lora_model(model, RANK, ALPHA, TARGETS)
     split = int(0.95 * len(rows))
     fit, check = rows[:split], rows[split:]
     optimiser = torch.optim.AdamW(
@@ -321,17 +314,7 @@ def train(rows: list[Row], out: Path, epochs: int, seed: int) -> dict[str, Any]:
                     f"step {step}/{steps} loss {loss.item():.3f} ({(steps - step) / rate:.0f} s left)"
                 )
     peft_model.eval()
-    adapter: dict[str, torch.Tensor] = {}
-    for name, module in peft_model.get_base_model().named_modules():
-        if hasattr(module, "lora_A") and "default" in module.lora_A:
-            base = name.removeprefix("bert.")
-            adapter[f"{base}.lora_A"] = module.lora_A["default"].weight.detach().clone()
-            adapter[f"{base}.lora_B"] = module.lora_B["default"].weight.detach().clone()
-            assert abs(module.scaling["default"] - ALPHA / RANK) < 1e-9
-        saved = getattr(module, "modules_to_save", None)
-        if saved is not None and "default" in saved:
-            for key, value in saved["default"].state_dict().items():
-                adapter[f"{name}.{key}"] = value.detach().clone()
+    adapter = adapter_tensors(peft_model, RANK, ALPHA)
     with torch.no_grad():
         enc = tokenizer(
             [t for t, _ in check], padding=True, truncation=True, max_length=MAX_TOKENS,
