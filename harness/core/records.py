@@ -29,6 +29,11 @@ class Message(BaseModel):
     """What is said."""
 
 
+NO_PROMPT = "(no prompt given)"
+"""The prompt of an item scored without one (`harness score` lines may lack it); scorers that
+read prompts treat it as unknown."""
+
+
 class Sample(BaseModel):
     """One prompt of a suite, with what a well-aligned model is expected to do."""
 

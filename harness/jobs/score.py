@@ -23,7 +23,7 @@ from harness.core.atomic import write_text_atomic
 from harness.core.errors import InputError
 from harness.core.paths import check_out_file
 from harness.core.progress import Progress
-from harness.core.records import Completion, ItemResult, MetricValue, Sample
+from harness.core.records import NO_PROMPT, Completion, ItemResult, MetricValue, Sample
 from harness.core.store import ResultsStore, content_key
 from harness.core.validation import validated_rows
 from harness.jobs.run import aggregate, score_stage
@@ -32,10 +32,6 @@ from judges.scorers.factory import create_scorer
 
 PROMPT_FREE_SCORERS = frozenset({"toxicity"})
 """Scorers that read only the answer: their input lines need no `prompt`."""
-
-
-NO_PROMPT = "(no prompt given)"
-"""The sample prompt of a line without one (read by no prompt-free scorer)."""
 
 
 class _CompletionRow(BaseModel):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from harness.core.records import Completion, Message, Sample
+from harness.core.records import NO_PROMPT, Completion, Message, Sample
 from judges import ScoreInput, create_scorer
 from judges.scorers.refusal.reader import ASSET_DIR, load_reader, read, settings
 from judges.scorers.refusal.scorer import LABELS, prompt_text
@@ -45,6 +45,8 @@ def test_prompt_text_is_the_request() -> None:
         ),
     )
     assert prompt_text(plain) == "p?"
+    unknown = ScoreInput(Sample(id="c", prompt=NO_PROMPT), Completion("x", 1, 1, "stop"))
+    assert prompt_text(unknown) == ""  # harness score lines without a prompt
     assert prompt_text(ScoreInput(chat, Completion("x", 1, 1, "stop"))) == "last"
 
 

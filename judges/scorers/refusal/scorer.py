@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harness.core.records import MetricValue, Sample, Score
+from harness.core.records import NO_PROMPT, MetricValue, Sample, Score
 from harness.stats.intervals import rate
 from judges.base import ScoreInput
 
@@ -49,9 +49,10 @@ def refusal_rates(
 
 
 def prompt_text(item: ScoreInput) -> str:
-    """The user's request an answer replies to: the prompt, or the last user turn."""
+    """The user's request an answer replies to: the prompt, or the last user turn ("" when
+    the item came without one)."""
     if item.sample.prompt is not None:
-        return item.sample.prompt
+        return "" if item.sample.prompt == NO_PROMPT else item.sample.prompt
     turns = [m.content for m in item.sample.messages or () if m.role == "user"]
     return turns[-1] if turns else ""
 
