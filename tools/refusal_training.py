@@ -159,12 +159,16 @@ def composed(parts: dict[str, Any], bodies: list[str], n: int, seed: int) -> Ite
         yield {"label": "compliance", "completion": answer}
 
 
-def training_rows(alpaca_eval: Path, per_class: int, seed: int) -> list[dict[str, Any]]:
-    """The head's training rows: every hand-written file in WRITTEN, then `per_class`
-    composed answers per class."""
+def training_rows(
+    alpaca_eval: Path, per_class: int, seed: int, written: dict[str, list[dict]] | None = None
+) -> list[dict[str, Any]]:
+    """The head's training rows: every hand-written file in WRITTEN (read here unless
+    given), then `per_class` composed answers per class."""
     parts = yaml.safe_load((DATA / "parts.yaml").read_text())
     bodies = compliant_bodies(alpaca_eval, 3 * per_class, seed)
-    rows = [row for name in WRITTEN for row in read_labelled(DATA / name)]
+    if written is None:
+        written = {name: read_labelled(DATA / name) for name in WRITTEN}
+    rows = [row for name in WRITTEN for row in written[name]]
     return rows + list(composed(parts, bodies, per_class, seed))
 
 
@@ -264,7 +268,7 @@ def main() -> None:
     args = parser.parse_args()
 
     written = {name: read_labelled(DATA / name) for name in WRITTEN}
-    train = training_rows(args.alpaca_eval, args.per_class, args.seed)
+    train = training_rows(args.alpaca_eval, args.per_class, args.seed, written)
     head = train_head(train, args.l2)
 
     checks: dict[str, Any] = {}

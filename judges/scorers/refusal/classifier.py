@@ -20,7 +20,7 @@ from harness.core.errors import UserError
 from harness.core.registry import register
 from judges.base import ScorerContext
 from judges.scorers.refusal.rules import RuleFeatures, rule_features
-from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict
+from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict, most_likely
 
 ASSETS = Path(__file__).parents[2] / "assets"
 HEAD = ASSETS / "refusal-head-v3.npz"
@@ -86,13 +86,7 @@ def classify(texts: list[str], head: Head | None = None) -> list[Verdict]:
     if not texts:
         return []
     head = head or load_head()
-    probs = head.probabilities(features(texts))
-    found = []
-    for row in probs:
-        label = LABELS[int(row.argmax())]
-        extra = {f"p_{name}": round(float(p), 4) for name, p in zip(LABELS, row, strict=True)}
-        found.append(Verdict(label, float(1.0 - row[0]), extra))
-    return found
+    return [most_likely(row) for row in head.probabilities(features(texts))]
 
 
 class RefusalClassifier(RefusalScorer):

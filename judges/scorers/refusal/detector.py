@@ -21,7 +21,7 @@ from judges.scorers.refusal.reader import VERSION as READER_VERSION
 from judges.scorers.refusal.reader import Reader, load_reader
 from judges.scorers.refusal.rules import VERSION as RULES_VERSION
 from judges.scorers.refusal.rules import rule_verdict
-from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict
+from judges.scorers.refusal.scorer import RefusalScorer, Verdict, probabilities_extra
 
 VERSION = f"{READER_VERSION}+{RULES_VERSION}"
 
@@ -44,10 +44,7 @@ def detect(
             label = by_rules
         else:
             label = "full_refusal" if row[1] >= row[2] else "partial_refusal"
-        extra: dict[str, Any] = {
-            f"p_{name}": round(float(p), 4) for name, p in zip(LABELS, row, strict=True)
-        }
-        extra["rules"] = by_rules
+        extra = {**probabilities_extra(row), "rules": by_rules}
         found.append(Verdict(label, float(1.0 - row[0]), extra))
     return found
 

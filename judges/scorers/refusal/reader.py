@@ -25,7 +25,7 @@ from harness.core.registry import register
 from judges.base import ScorerContext
 from judges.scorers.embeddings import model_dir
 from judges.scorers.lora_merge import merged_state_dict
-from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict
+from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict, most_likely
 
 VERSION = "refusal-reader-v1"
 ASSET_DIR = Path(__file__).parents[2] / "assets" / VERSION
@@ -124,11 +124,7 @@ def read(
     if not texts:
         return []
     probs = (reader or load_reader()).probabilities(prompts or [""] * len(texts), texts)
-    found = []
-    for row in probs:
-        extra = {f"p_{name}": round(float(p), 4) for name, p in zip(LABELS, row, strict=True)}
-        found.append(Verdict(LABELS[int(row.argmax())], float(1.0 - row[0]), extra))
-    return found
+    return [most_likely(row) for row in probs]
 
 
 class RefusalReader(RefusalScorer):
