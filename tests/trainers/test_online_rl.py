@@ -1,7 +1,10 @@
 """GRPO, RLOO and online DPO (trainers/online_rl.py): the reward adapters TRL calls, the
 checks made before any model loads, and each method's effect on the embedded model measured
 by the harness's own evaluation on prompts it never trains on (whose results chose the step
-count and batch size, so they are not untouched held-out data), not by TRL's logs."""
+count and batch size, so they are not untouched held-out data), not by TRL's logs. RLOO's
+effect runs in the default suite; GRPO's and online DPO's (a minute each) run with the
+experiments (`make pytest-experiments`, in CI after `make test`) to keep the default run
+well under 15 minutes."""
 
 from __future__ import annotations
 
@@ -135,7 +138,7 @@ def rises(gain: Any) -> bool:
 
 
 @pytest.mark.model
-@pytest.mark.slow
+@pytest.mark.experiment
 def test_grpo_raises_the_held_out_reward(
     tmp_path: Path, shared_data: Path, base_lengths: dict[str, float]
 ) -> None:
@@ -179,7 +182,7 @@ def test_rloo_from_the_python_api_raises_the_held_out_reward(
 
 
 @pytest.mark.model
-@pytest.mark.slow
+@pytest.mark.experiment
 def test_online_dpo_learns_a_pairwise_judges_preference(
     tmp_path: Path, shared_data: Path, base_lengths: dict[str, float]
 ) -> None:
