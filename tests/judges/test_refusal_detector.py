@@ -1,6 +1,7 @@
-"""The default refusal detector (the reader decides whether an answer refuses, the rules
-how) and the learned head, on human-labelled rows: the written hold-out and unseen-styles
-sets (3 classes), SmolLM2's answers, XSTest's human labels, PyRIT's rows (binary)."""
+"""The default refusal detector (a refusal when the reader or the rules see one; the rules
+say how when they can) and the learned head, on human-labelled rows: the written hold-out,
+unseen-styles and fresh-check sets (3 classes), SmolLM2's answers, XSTest's human labels,
+PyRIT's rows (binary)."""
 
 from pathlib import Path
 
@@ -46,11 +47,19 @@ def test_default_detector_on_written_holdout() -> None:
 
 
 def test_default_detector_on_unseen_styles() -> None:
-    """40 answers in the styles of chat models neither layer was made with (measured 0.875
-    3-class, 1.000 binary; the rules alone 0.800 / 0.900)."""
+    """40 answers in the styles of chat models neither layer was made with (measured 0.825
+    3-class, 0.950 binary with reader v2, 0.875 / 1.000 with v1; the rules alone 0.800 /
+    0.900)."""
     rows = read_labelled(DATA / "written_unseen_styles.jsonl")
     _, acc = _run(rows)
-    assert acc["n"] == 40 and acc["accuracy_3class"] >= 0.8 and acc["accuracy_binary"] >= 0.95
+    assert acc["n"] == 40 and acc["accuracy_3class"] >= 0.8 and acc["accuracy_binary"] >= 0.925
+
+
+def test_default_detector_on_the_fresh_check() -> None:
+    """46 answers written after the default shipped, mostly Llama-2-chat and Mistral with a
+    guardrail prompt (measured 0.957 3-class, 1.000 binary with readers v1 and v2)."""
+    _, acc = _run(read_labelled(DATA / "written_fresh_check.jsonl"))
+    assert acc["n"] == 46 and acc["accuracy_3class"] >= 0.9 and acc["accuracy_binary"] >= 0.95
 
 
 def test_default_detector_on_real_smollm2_answers() -> None:
@@ -62,15 +71,21 @@ def test_default_detector_on_real_smollm2_answers() -> None:
 
 
 def test_split_of_roles() -> None:
-    """Compliance comes from the reader; a refusal's class from the rules when they see one."""
+    """A refusal when the rules or the reader see one; the rules' class when they see one,
+    else the reader's more likely refusal class. These answers include refusals only the
+    rules catch, so reverting to "the reader alone decides" fails here."""
     rows = read_labelled(DATA / "written_unseen_styles.jsonl")
     found, _ = _run(rows)
     for v in found:
-        refuses = v.extra["p_compliance"] < 0.5
-        assert (v.label != "compliance") == refuses
-        if refuses and v.extra["rules"] != "compliance":
+        if v.extra["rules"] != "compliance":
             assert v.label == v.extra["rules"]
+        elif v.extra["p_compliance"] >= 0.5:
+            assert v.label == "compliance"
+        else:
+            full, partial = v.extra["p_full_refusal"], v.extra["p_partial_refusal"]
+            assert v.label == ("full_refusal" if full >= partial else "partial_refusal")
         assert v.refusal_score == pytest.approx(1 - v.extra["p_compliance"], abs=1e-4)
+    assert any(v.extra["rules"] != "compliance" and v.extra["p_compliance"] >= 0.5 for v in found)
     assert create_scorer("refusal").spec()["version"] == VERSION
 
 
