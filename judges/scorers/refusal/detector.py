@@ -8,7 +8,7 @@ refusals from answers far better than the rules (binary 0.975 against 0.900 on 4
 answers), while full against partial was no better; on real answers of a model it never
 saw, the reader misses refusals the rules catch (premise rejections such as "It is not
 appropriate to suggest that..."). Each step was fixed before it was scored on rows kept
-for that decision, with a rule for adopting it written down first (docs/scorers.md has the
+for that decision, with a rule for adopting it fixed first (docs/scorers.md has the
 rules and the figures). `refusal_score` is the reader's probability of any refusal, so
 an answer the rules alone call a refusal can score below 0.5.
 """
