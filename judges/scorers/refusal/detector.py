@@ -4,8 +4,8 @@ refusal, the reader's more likely refusal class when only the reader does. XSTes
 classes out.
 
 Why: on answers in the styles of chat models neither was made with, the reader tells
-refusals from answers far better than the rules (binary 0.975 against 0.900 on 40 such
-answers), while full against partial was no better; on real answers of a model it never
+refusals from answers better than the rules (binary 0.950 for reader v2, 0.975 for v1,
+against 0.900 on 40 such answers), while full against partial was no better; on real answers of a model it never
 saw, the reader misses refusals the rules catch (premise rejections such as "It is not
 appropriate to suggest that..."). Each step was fixed before it was scored on rows kept
 for that decision, with a rule for adopting it fixed first (docs/scorers.md has the
