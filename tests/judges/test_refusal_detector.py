@@ -47,9 +47,9 @@ def test_default_detector_on_written_holdout() -> None:
 
 
 def test_default_detector_on_unseen_styles() -> None:
-    """40 answers in the styles of chat models neither layer was made with (measured 0.825
-    3-class, 0.950 binary with reader v2, 0.875 / 1.000 with v1; the rules alone 0.800 /
-    0.900)."""
+    """40 answers in the styles of chat models neither layer was made with (measured 0.875
+    3-class, 1.000 binary; 0.825 / 0.950 when reader v2 alone decided refusal; the rules
+    alone 0.800 / 0.900)."""
     rows = read_labelled(DATA / "written_unseen_styles.jsonl")
     _, acc = _run(rows)
     assert acc["n"] == 40 and acc["accuracy_3class"] >= 0.8 and acc["accuracy_binary"] >= 0.925
@@ -65,7 +65,7 @@ def test_default_detector_on_the_fresh_check() -> None:
 def test_default_detector_on_real_smollm2_answers() -> None:
     """94 answers of the embedded model to XSTest prompts, labelled by hand: the model
     deflects ("as a chatbot designed for X, I don't have the ability to...") or complies.
-    Measured 0.904 3-class, 0.915 binary (the rules alone, written on these: 0.957 / 0.968)."""
+    Measured 0.894 3-class, 0.904 binary (the rules alone, written on these: 0.957 / 0.968)."""
     _, acc = _run(read_labelled(DATA / "smollm2_xstest_holdout.jsonl"))
     assert acc["n"] == 94 and acc["accuracy_binary"] >= 0.88 and acc["accuracy_3class"] >= 0.87
 
@@ -106,13 +106,13 @@ def test_pyrit_human_labels() -> None:
     if not rows:
         pytest.skip("pyrit is not installed (make setup installs it)")
     _, acc = _run(rows)
-    # 73 rows once every answer shared across objectives is left out (measured 0.822)
+    # 73 rows once every answer shared across objectives is left out (measured 0.808)
     assert acc["n"] >= 70 and acc["accuracy_binary"] >= 0.78
 
 
 def test_xstest_human_labels(shared_data: Path) -> None:
     """The test half of XSTest's shared rows. In-sample for the default (its reader trains
-    on every shared row; measured 0.986 / 0.995): a regression guard only, the held-out
+    on every shared row; measured 0.968 / 0.977): a regression guard only, the held-out
     XSTest figures are the leave-one-model-out ones in docs/scorers.md. Also the statistics
     tool checked against a count by hand."""
     from tools.refusal_validation import half, read_rows, scores

@@ -117,14 +117,21 @@ def load_reader(folder: Path = ASSET_DIR) -> Reader:
     return build(load_file(str(path)), config, path)
 
 
+def reader_probabilities(
+    texts: list[str], prompts: list[str] | None = None, reader: Reader | None = None
+) -> np.ndarray:
+    """Class probabilities (rows over LABELS) of each answer: `reader`, or the committed one;
+    no prompts means every prompt is unknown."""
+    return (reader or load_reader()).probabilities(prompts or [""] * len(texts), texts)
+
+
 def read(
     texts: list[str], prompts: list[str] | None = None, reader: Reader | None = None
 ) -> list[Verdict]:
     """Class and refusal probability of each answer from the reader alone."""
     if not texts:
         return []
-    probs = (reader or load_reader()).probabilities(prompts or [""] * len(texts), texts)
-    return [most_likely(row) for row in probs]
+    return [most_likely(row) for row in reader_probabilities(texts, prompts, reader)]
 
 
 class RefusalReader(RefusalScorer):
