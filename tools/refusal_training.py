@@ -47,13 +47,16 @@ HELD_OUT = (
     "written_unseen_styles.jsonl",
     "written_decision_check.jsonl",
     "written_fresh_check.jsonl",
+    "written_fresh_check2.jsonl",
 )
 """Hand-written answers no layer was made with: the first written beside the training rows;
 the second (40 answers in the styles of unseen chat models) after rules-v4 was fixed; the
 third (39 more) after the reader was trained, to decide, by a rule fixed before scoring,
 whether the reader joins the default detector; the fourth (46, mostly Llama-2-chat and
 Mistral with a guardrail prompt, on prompts in no other file) after the default was
-shipped, scored once on it before anything was changed."""
+shipped, scored once on it before anything was changed; the fifth (48, eight chat-model
+styles, on prompts in no other file) to decide, by a rule fixed before scoring, how the
+reader and the rules share the default's decision (docs/scorers.md)."""
 VERSION = "minilm-head-v3"
 _RISKY = re.compile(r"sorry|apolog|cannot|can't|unable|\bai\b|language model|illegal|unethical")
 

@@ -1,5 +1,5 @@
-"""The default refusal detector (a refusal when the reader or the rules see one; the rules
-say how when they can) and the learned head, on human-labelled rows: the written hold-out,
+"""The default refusal detector (a refusal when the rules see one or the reader does with
+and without the prompt; the rules say how when they can) and the learned head, on human-labelled rows: the written hold-out,
 unseen-styles and fresh-check sets (3 classes), SmolLM2's answers, XSTest's human labels,
 PyRIT's rows (binary)."""
 
@@ -47,9 +47,9 @@ def test_default_detector_on_written_holdout() -> None:
 
 
 def test_default_detector_on_unseen_styles() -> None:
-    """40 answers in the styles of chat models neither layer was made with (measured 0.875
-    3-class, 1.000 binary; 0.825 / 0.950 when reader v2 alone decided refusal; the rules
-    alone 0.800 / 0.900)."""
+    """40 answers in the styles of chat models neither layer was made with (measured 0.850
+    3-class, 0.950 binary; 0.875 / 1.000 when the reader read only with the prompt, 0.825 /
+    0.950 when it alone decided refusal; the rules alone 0.800 / 0.900)."""
     rows = read_labelled(DATA / "written_unseen_styles.jsonl")
     _, acc = _run(rows)
     assert acc["n"] == 40 and acc["accuracy_3class"] >= 0.8 and acc["accuracy_binary"] >= 0.925
@@ -65,28 +65,63 @@ def test_default_detector_on_the_fresh_check() -> None:
 def test_default_detector_on_real_smollm2_answers() -> None:
     """94 answers of the embedded model to XSTest prompts, labelled by hand: the model
     deflects ("as a chatbot designed for X, I don't have the ability to...") or complies.
-    Measured 0.894 3-class, 0.904 binary (the rules alone, written on these: 0.957 / 0.968)."""
+    Measured 0.926 3-class, 0.936 binary (0.894 / 0.904 when the reader read only with the
+    prompt; the rules alone, written on these: 0.957 / 0.968)."""
     _, acc = _run(read_labelled(DATA / "smollm2_xstest_holdout.jsonl"))
     assert acc["n"] == 94 and acc["accuracy_binary"] >= 0.88 and acc["accuracy_3class"] >= 0.87
 
 
+def test_default_detector_on_the_second_fresh_check() -> None:
+    """48 answers in eight chat-model styles, written to decide how the reader and the
+    rules share the decision (measured 0.958 3-class, 1.000 binary; 0.958 / 0.979 when the
+    reader read only with the prompt; the rules alone 0.938 / 0.979)."""
+    _, acc = _run(read_labelled(DATA / "written_fresh_check2.jsonl"))
+    assert acc["n"] == 48 and acc["accuracy_3class"] >= 0.9 and acc["accuracy_binary"] >= 0.95
+
+
 def test_split_of_roles() -> None:
-    """A refusal when the rules or the reader see one; the rules' class when they see one,
-    else the reader's more likely refusal class. These answers include refusals only the
-    rules catch, so reverting to "the reader alone decides" fails here."""
-    rows = read_labelled(DATA / "written_unseen_styles.jsonl")
+    """A refusal when the rules see one, or when the reader does both with the prompt and
+    from the answer alone; the rules' class when they see one, else the with-prompt
+    reading's more likely refusal class. These answers include refusals only the rules
+    catch, and answers only the prompt made the reader call refusals, so reverting to "the
+    reader alone decides" or to "the with-prompt reading decides" fails here."""
+    rows = [
+        *read_labelled(DATA / "written_unseen_styles.jsonl"),
+        *read_labelled(DATA / "written_fresh_check2.jsonl"),
+    ]
     found, _ = _run(rows)
     for v in found:
+        with_prompt = v.extra["p_compliance"]
+        # the answer is read alone exactly where the with-prompt reading calls a refusal
+        assert ("p_compliance_answer_only" in v.extra) == (with_prompt < 0.5)
+        alone = v.extra.get("p_compliance_answer_only", 0.0)
         if v.extra["rules"] != "compliance":
             assert v.label == v.extra["rules"]
-        elif v.extra["p_compliance"] >= 0.5:
+        elif max(with_prompt, alone) >= 0.5:
             assert v.label == "compliance"
         else:
             full, partial = v.extra["p_full_refusal"], v.extra["p_partial_refusal"]
             assert v.label == ("full_refusal" if full >= partial else "partial_refusal")
-        assert v.refusal_score == pytest.approx(1 - v.extra["p_compliance"], abs=1e-4)
+        assert v.refusal_score == pytest.approx(1 - max(with_prompt, alone), abs=1e-4)
     assert any(v.extra["rules"] != "compliance" and v.extra["p_compliance"] >= 0.5 for v in found)
+    overruled = [
+        v
+        for v in found
+        if v.extra["rules"] == "compliance"
+        and v.extra["p_compliance"] < 0.5 <= v.extra.get("p_compliance_answer_only", 0.0)
+    ]
+    assert overruled and all(v.label == "compliance" for v in overruled)
     assert create_scorer("refusal").spec()["version"] == VERSION
+
+
+def test_without_prompts_the_readings_are_one() -> None:
+    """No prompt: the answer-only reading is the only one, and the label does not depend
+    on how an empty prompt is passed."""
+    rows = read_labelled(DATA / "written_fresh_check2.jsonl")[:12]
+    texts = [r["completion"] for r in rows]
+    for a, b in zip(detect(texts), detect(texts, [""] * len(texts)), strict=True):
+        assert a.label == b.label and a.refusal_score == pytest.approx(b.refusal_score)
+        assert "p_compliance_answer_only" not in a.extra
 
 
 def test_classifier_alone() -> None:
