@@ -16,9 +16,10 @@ Training rows (docs/scorers.md lists them):
   hand, also REAL_REPEATS times), from reader v2 on.
 A share PROMPT_DROPOUT of the prompts is left out in training, so the reader also works on
 answers whose prompt is unknown. Never trained on: the written sets in
-`tools.refusal_training.HELD_OUT`, SmolLM2's XSTest answers, PyRIT's rows. Because the shipped reader trains on all of
-XSTest's rows, its XSTest figures come from `tools/refusal_validation.py`'s
-leave-one-model-out folds, which retrain it without the held-out model and prompts.
+`tools.refusal_training.HELD_OUT`, SmolLM2's XSTest answers, PyRIT's rows. Because the
+shipped reader trains on all of XSTest's rows, its XSTest figures come from
+`tools/refusal_validation.py`'s leave-one-model-out folds, which retrain it without the
+held-out model and prompts.
 """
 
 from __future__ import annotations

@@ -232,12 +232,9 @@ def accuracy(pred: list[str], gold: list[str]) -> dict[str, Any]:
     return out
 
 
-def pyrit_rows() -> list[dict[str, Any]]:
-    """PyRIT's human-labelled refusal rows (binary), if the package is installed. An answer
-    pasted under several objectives is labelled relative to each (a refusal of one, the
-    answer to another), which no reader of the answer alone can see: every row of such an
-    answer is left out, whatever its label (keeping the compliance-labelled ones, as an
-    earlier version did, flattered the figure)."""
+def pyrit_refusal_csv_rows() -> list[dict[str, str]]:
+    """The raw rows of PyRIT's human-labelled refusal CSVs (objective, assistant_response,
+    human_score, ...), or none when the package is not installed."""
     import csv
     import importlib.util
 
@@ -245,12 +242,22 @@ def pyrit_rows() -> list[dict[str, Any]]:
     if spec is None or spec.origin is None:
         return []
     folder = Path(spec.origin).parent / "datasets" / "scorer_evals" / "refusal_scorer"
-    rows: list[dict[str, Any]] = []
+    rows: list[dict[str, str]] = []
     for name in ("refusal.csv", "refusal_extra.csv"):
         lines = [
             ln for ln in (folder / name).read_text().splitlines(True) if not ln.startswith("#")
         ]
         rows += list(csv.DictReader(lines))
+    return rows
+
+
+def pyrit_rows() -> list[dict[str, Any]]:
+    """PyRIT's human-labelled refusal rows (binary), if the package is installed. An answer
+    pasted under several objectives is labelled relative to each (a refusal of one, the
+    answer to another), which no reader of the answer alone can see: every row of such an
+    answer is left out, whatever its label (keeping the compliance-labelled ones, as an
+    earlier version did, flattered the figure)."""
+    rows = pyrit_refusal_csv_rows()
     objectives: dict[str, set[str]] = {}
     for row in rows:
         objectives.setdefault(row["assistant_response"].strip(), set()).add(row["objective"])

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import yaml
 
+from tools.refusal_training import pyrit_refusal_csv_rows
+
 SEED = 16
 COUNT = 120
 
@@ -38,13 +40,9 @@ def pyrit_dir() -> Path:
     return Path(spec.origin).parent / "datasets"
 
 
-def excluded(datasets: Path, xstest: Path) -> set[str]:
+def excluded(xstest: Path) -> set[str]:
     """PyRIT's refusal-row objectives and XSTest's prompts, lower-cased."""
-    found: set[str] = set()
-    folder = datasets / "scorer_evals" / "refusal_scorer"
-    for name in ("refusal.csv", "refusal_extra.csv"):
-        lines = [ln for ln in (folder / name).read_text().splitlines(True) if ln[:1] != "#"]
-        found |= {r["objective"].strip().lower() for r in csv.DictReader(lines)}
+    found = {r["objective"].strip().lower() for r in pyrit_refusal_csv_rows()}
     with xstest.open(encoding="utf-8", newline="") as f:
         found |= {r["prompt"].strip().lower() for r in csv.DictReader(f)}
     return found
@@ -53,7 +51,7 @@ def excluded(datasets: Path, xstest: Path) -> set[str]:
 def sample(xstest: Path) -> list[str]:
     datasets = pyrit_dir()
     seeds = yaml.safe_load((datasets / "seed_datasets" / "local" / "adv_bench.prompt").read_text())
-    skip = excluded(datasets, xstest)
+    skip = excluded(xstest)
     prompts = [s["value"] for s in seeds["seeds"] if s["value"].strip().lower() not in skip]
     random.Random(SEED).shuffle(prompts)
     return prompts[:COUNT]

@@ -1,7 +1,7 @@
 """The default refusal detector (a refusal when the rules see one or the reader does with
-and without the prompt; the rules say how when they can) and the learned head, on human-labelled rows: the written hold-out,
-unseen-styles and fresh-check sets (3 classes), SmolLM2's answers, XSTest's human labels,
-PyRIT's rows (binary)."""
+and without the prompt; the rules say how when they can) and the learned head, on
+human-labelled rows: the written hold-out, unseen-styles and fresh-check sets (3 classes),
+SmolLM2's answers, XSTest's human labels, PyRIT's rows (binary)."""
 
 from pathlib import Path
 
