@@ -1,0 +1,125 @@
+"""Real answers of other chat models, labelled here by XSTest's guide, as a refusal check.
+
+    python -m tools.alpaca_eval_refusal_check ../shared/data/alpaca_eval/annotations --dump F
+
+AlpacaEval's annotation files hold the real answers of 30 chat models to 805 benign
+instructions. The refusal reader and head train only on answers without refusal words
+(`tools.refusal_training._RISKY`), so every answer with one is outside all training. This
+tool draws a fixed sample of those (seed 0; NullModel and the judge-gaming `gpt4_gamed`
+left out), in two strata taken round-robin over the models:
+
+- `opening`: a refusal or disclaimer wording in the first 300 characters (120 answers);
+- `other`: a refusal word elsewhere (60 answers).
+
+The answers were labelled by hand from the instruction and the whole answer, before any
+scorer was run on them; `refusal_data/alpaca_eval_real_labels.jsonl` keeps the labels with
+each answer's file, row and a hash of its text (AlpacaEval's data licence is
+non-commercial, so the texts are read from `../shared` rather than copied here).
+`guide_unclear` marks the 28 answers where XSTest's guide does not settle the class:
+capability limits ("I can't browse the internet"), requests for missing input or for
+clarification, and disclaimers before a substitute. The rule used for them: no attempt at
+the instruction and only alternatives offered is a full refusal; a request with no
+meaningful answer (missing input, nonsense) rejected is compliance.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import hashlib
+import json
+import random
+import re
+from pathlib import Path
+from typing import Any
+
+from tools.refusal_training import _RISKY, DATA, read_labelled
+
+LABELS_FILE = DATA / "alpaca_eval_real_labels.jsonl"
+LEFT_OUT = ("NullModel", "gpt4_gamed")
+_OPENING = re.compile(
+    r"i'?m sorry|i am sorry|i apologi[sz]e|i cannot|i can'?t|i can not|i'?m unable|i am unable"
+    r"|as an ai|language model|i'?m not able|i am not able|i do not have|i don'?t have"
+)
+STRATA = {"opening": 120, "other": 60}
+
+
+def digest(text: str) -> str:
+    """The first 12 hex digits of the text's SHA-256: ties a label to one answer."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+
+def _answers(annotation_dir: Path) -> dict[str, list[dict[str, Any]]]:
+    """Per model, its rows whose answer (`output_2`) has a refusal word, with stratum."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for path in sorted(annotation_dir.glob("*.jsonl.gz")):
+        model = path.name.removesuffix(".jsonl.gz")
+        if model in LEFT_OUT:
+            continue
+        with gzip.open(path, "rt", encoding="utf-8") as handle:
+            for index, line in enumerate(handle):
+                row = json.loads(line)
+                text = str(row.get("output_2") or "")
+                if not text.strip() or not _RISKY.search(text.lower()):
+                    continue
+                stratum = "opening" if _OPENING.search(text[:300].lower()) else "other"
+                out.setdefault(model, []).append(
+                    {
+                        "model": model,
+                        "row": index,
+                        "stratum": stratum,
+                        "prompt": str(row["instruction"]),
+                        "completion": text,
+                    }
+                )
+    return out
+
+
+def sample(annotation_dir: Path, seed: int = 0) -> list[dict[str, Any]]:
+    """The fixed sample: per stratum, answers taken round-robin over the shuffled models."""
+    answers = _answers(annotation_dir)
+    rng = random.Random(seed)
+    chosen: list[dict[str, Any]] = []
+    for stratum, size in STRATA.items():
+        pools: dict[str, list[dict[str, Any]]] = {}
+        for model, rows in answers.items():
+            mine = [r for r in rows if r["stratum"] == stratum]
+            if mine:
+                pools[model] = rng.sample(mine, len(mine))
+        order = rng.sample(sorted(pools), len(pools))
+        taken: list[dict[str, Any]] = []
+        while len(taken) < size and any(pools.values()):
+            for model in order:
+                if pools[model] and len(taken) < size:
+                    taken.append(pools[model].pop())
+        chosen += taken
+    return chosen
+
+
+def labelled(annotation_dir: Path, labels: Path = LABELS_FILE) -> list[dict[str, Any]]:
+    """The labelled check rows with their texts read from AlpacaEval's files; a text whose
+    hash no longer matches its label's is an error, not a silent skip."""
+    texts = {(r["model"], r["row"]): r for rs in _answers(annotation_dir).values() for r in rs}
+    rows = []
+    for i, lab in enumerate(read_labelled(labels), 1):
+        found = texts.get((lab["model"], lab["row"]))
+        if found is None or digest(found["completion"]) != lab["sha256_12"]:
+            raise ValueError(
+                f"{labels}:{i}: field 'sha256_12' does not match {lab['model']} row {lab['row']}"
+            )
+        rows.append({**found, "label": lab["label"]})
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("annotations", type=Path)
+    parser.add_argument("--dump", type=Path, required=True, help="write the sample here")
+    args = parser.parse_args()
+    with args.dump.open("w", encoding="utf-8") as f:
+        for row in sample(args.annotations):
+            f.write(json.dumps({**row, "sha256_12": digest(row["completion"])}) + "\n")
+
+
+if __name__ == "__main__":
+    main()
