@@ -36,12 +36,14 @@ from typing import Any
 from tools.refusal_training import _RISKY, DATA, read_labelled
 
 LABELS_FILE = DATA / "alpaca_eval_real_labels.jsonl"
+DEV_LABELS_FILE = DATA / "alpaca_eval_real_dev_labels.jsonl"
 LEFT_OUT = ("NullModel", "gpt4_gamed")
 _OPENING = re.compile(
     r"i'?m sorry|i am sorry|i apologi[sz]e|i cannot|i can'?t|i can not|i'?m unable|i am unable"
     r"|as an ai|language model|i'?m not able|i am not able|i do not have|i don'?t have"
 )
-STRATA = {"opening": 120, "other": 60}
+SAMPLES = {"check": (0, {"opening": 120, "other": 60}), "dev": (1, {"opening": 180, "other": 60})}
+"""name -> (seed, answers per stratum)."""
 
 
 def digest(text: str) -> str:
@@ -75,12 +77,23 @@ def _answers(annotation_dir: Path) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
-def sample(annotation_dir: Path, seed: int = 0) -> list[dict[str, Any]]:
-    """The fixed sample: per stratum, answers taken round-robin over the shuffled models."""
+def sample(annotation_dir: Path, name: str = "check") -> list[dict[str, Any]]:
+    """A fixed sample: per stratum, answers taken round-robin over the shuffled models. The
+    development sample leaves out every answer to an instruction the check holds, and any
+    answer whose text the check holds, so the check stays unseen prompts for whatever is
+    made with it."""
+    seed, strata = SAMPLES[name]
     answers = _answers(annotation_dir)
+    if name != "check":
+        check = sample(annotation_dir, "check")
+        prompts, texts = {r["prompt"] for r in check}, {r["completion"] for r in check}
+        answers = {
+            m: [r for r in rs if r["prompt"] not in prompts and r["completion"] not in texts]
+            for m, rs in answers.items()
+        }
     rng = random.Random(seed)
     chosen: list[dict[str, Any]] = []
-    for stratum, size in STRATA.items():
+    for stratum, size in strata.items():
         pools: dict[str, list[dict[str, Any]]] = {}
         for model, rows in answers.items():
             mine = [r for r in rows if r["stratum"] == stratum]
@@ -107,17 +120,18 @@ def labelled(annotation_dir: Path, labels: Path = LABELS_FILE) -> list[dict[str,
             raise ValueError(
                 f"{labels}:{i}: field 'sha256_12' does not match {lab['model']} row {lab['row']}"
             )
-        rows.append({**found, "label": lab["label"]})
+        rows.append({**found, "label": lab["label"], "guide_unclear": lab["guide_unclear"]})
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("annotations", type=Path)
+    parser.add_argument("--sample", choices=sorted(SAMPLES), default="check")
     parser.add_argument("--dump", type=Path, required=True, help="write the sample here")
     args = parser.parse_args()
     with args.dump.open("w", encoding="utf-8") as f:
-        for row in sample(args.annotations):
+        for row in sample(args.annotations, args.sample):
             f.write(json.dumps({**row, "sha256_12": digest(row["completion"])}) + "\n")
 
 

@@ -234,6 +234,19 @@ def reader_leave_one_model_out(
     return found
 
 
+def alpaca_eval_real(alpaca_eval: Path) -> dict[str, Any]:
+    """Every layer on the 180 hand-labelled real AlpacaEval answers of 30 other models
+    (`tools/alpaca_eval_refusal_check.py`; none trained on), by stratum, and again on the
+    152 where XSTest's guide settles the class."""
+    from tools.alpaca_eval_refusal_check import labelled
+
+    rows = [{**r, "model": r["stratum"]} for r in labelled(alpaca_eval)]
+    return {
+        "all": evaluate(rows),
+        "guide_clear": evaluate([r for r in rows if not r["guide_unclear"]]),
+    }
+
+
 def main() -> None:
     from tools.refusal_training import DATA, HELD_OUT, pyrit_rows, read_labelled
 
@@ -251,6 +264,7 @@ def main() -> None:
     }
     if args.alpaca_eval is not None:
         result["leave_one_model_out"] = leave_one_model_out(rows, args.alpaca_eval)
+        result["alpaca_eval_real_answers"] = alpaca_eval_real(args.alpaca_eval)
     if args.alpaca_eval is not None and args.reader_folds:
         for train_half, key in (("test", "dev_half"), ("dev", "test_half")):
             result[f"reader_leave_one_model_out_{key}"] = reader_leave_one_model_out(
