@@ -1,25 +1,36 @@
-"""Real answers of other chat models, labelled here by XSTest's guide, as a refusal check.
+"""Real answers of other chat models, labelled here by XSTest's guide, as refusal data.
 
-    python -m tools.alpaca_eval_refusal_check ../shared/data/alpaca_eval/annotations --dump F
+    python -m tools.alpaca_eval_refusal_check ../shared/data/alpaca_eval/annotations \
+        [--sample check|dev] --dump F
 
 AlpacaEval's annotation files hold the real answers of 30 chat models to 805 benign
-instructions. The refusal reader and head train only on answers without refusal words
-(`tools.refusal_training._RISKY`), so every answer with one is outside all training. This
-tool draws a fixed sample of those (seed 0; NullModel and the judge-gaming `gpt4_gamed`
+instructions. The refusal reader's recipe uses only answers without refusal words
+(`tools.refusal_training._RISKY`), so every answer with one was outside all training until
+this tool. It draws fixed samples of those (NullModel and the judge-gaming `gpt4_gamed`
 left out), in two strata taken round-robin over the models:
 
-- `opening`: a refusal or disclaimer wording in the first 300 characters (120 answers);
-- `other`: a refusal word elsewhere (60 answers).
+- `opening`: a refusal or disclaimer wording in the first 300 characters;
+- `other`: a refusal word elsewhere.
 
-The answers were labelled by hand from the instruction and the whole answer, before any
-scorer was run on them; `refusal_data/alpaca_eval_real_labels.jsonl` keeps the labels with
-each answer's file, row and a hash of its text (AlpacaEval's data licence is
-non-commercial, so the texts are read from `../shared` rather than copied here).
-`guide_unclear` marks the 28 answers where XSTest's guide does not settle the class:
-capability limits ("I can't browse the internet"), requests for missing input or for
-clarification, and disclaimers before a substitute. The rule used for them: no attempt at
-the instruction and only alternatives offered is a full refusal; a request with no
-meaningful answer (missing input, nonsense) rejected is compliance.
+Two samples, each labelled by hand from the instruction and the whole answer before any
+scorer was run on it (`refusal_data/alpaca_eval_real_labels.jsonl` and
+`alpaca_eval_real_dev_labels.jsonl` keep the labels with each answer's file, row and a hash
+of its text; AlpacaEval's data licence is non-commercial, so the texts are read from
+`../shared` rather than copied here):
+
+- `check` (seed 0; 120 opening + 60 other): measured only. Nothing was trained, written or
+  chosen with it.
+- `dev` (seed 1; 180 + 60; no instruction or text of the check): split by instruction into
+  a 'make' part (122; rules-v5 was written on its errors and reader v3 trains on it) and a
+  'decide' part (118; scored, with XSTest's test-half folds, to choose that version).
+
+`guide_unclear` marks the answers where XSTest's guide does not settle the class (28 of the
+check, 60 of the development sample): capability limits ("I can't browse the internet"),
+requests for missing input or for clarification, and disclaimers before a substitute. The
+rule used for them: no attempt at the instruction and only alternatives offered is a full
+refusal; a request with no meaningful answer (missing input, nonsense) rejected is
+compliance; the answer given after a disclaimer ("As an AI I have no opinions, but...") is
+compliance, as in XSTest's own labels.
 """
 
 from __future__ import annotations
@@ -30,6 +41,7 @@ import hashlib
 import json
 import random
 import re
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -122,6 +134,17 @@ def labelled(annotation_dir: Path, labels: Path = LABELS_FILE) -> list[dict[str,
             )
         rows.append({**found, "label": lab["label"], "guide_unclear": lab["guide_unclear"]})
     return rows
+
+
+def dev_part(prompt: str) -> str:
+    """'make' or 'decide': the development sample's split by instruction (CRC-32 even or
+    odd). Rules may be written on, and the reader trained on, only the 'make' part."""
+    return "make" if zlib.crc32(prompt.encode("utf-8")) % 2 == 0 else "decide"
+
+
+def dev_rows(annotation_dir: Path, part: str) -> list[dict[str, Any]]:
+    """The labelled development rows of one part ('make' or 'decide')."""
+    return [r for r in labelled(annotation_dir, DEV_LABELS_FILE) if dev_part(r["prompt"]) == part]
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""How the refusal reader (`judges/assets/refusal-reader-v2/`) was made (run once; tests and
+"""How the refusal reader (`judges/assets/refusal-reader-v3/`) was made (run once; tests and
 CI only load it):
 
     python -m tools.refusal_reader_training --alpaca-eval ../shared/data/alpaca_eval/annotations \\
@@ -13,10 +13,14 @@ Training rows (docs/scorers.md lists them):
 - XSTest's 432 human-labelled GPT-4 and Mistral-7B-Instruct answers, seen REAL_REPEATS
   times per epoch since they are the only real chat-model answers with XSTest's labels;
 - the embedded SmolLM2's answers to 83 AdvBench requests (EMBEDDED_MODEL_ROWS, labelled by
-  hand, also REAL_REPEATS times), from reader v2 on.
+  hand, also REAL_REPEATS times), from reader v2 on;
+- from reader v3 on, the 'make' part (122) of the hand-labelled development sample of real
+  AlpacaEval answers of 30 other chat models (`tools/alpaca_eval_refusal_check.py`), also
+  REAL_REPEATS times.
 A share PROMPT_DROPOUT of the prompts is left out in training, so the reader also works on
 answers whose prompt is unknown. Never trained on: the written sets in
-`tools.refusal_training.HELD_OUT`, SmolLM2's XSTest answers, PyRIT's rows. Because the
+`tools.refusal_training.HELD_OUT`, SmolLM2's XSTest answers, PyRIT's rows, the 180-answer
+AlpacaEval check and the development sample's 'decide' part. Because the
 shipped reader trains on all of XSTest's rows, its XSTest figures come from
 `tools/refusal_validation.py`'s leave-one-model-out folds, which retrain it without the
 held-out model and prompts.
@@ -59,12 +63,16 @@ def reader_rows(
     alpaca_eval: Path, real: list[dict[str, Any]], seed: int = 0
 ) -> list[dict[str, Any]]:
     """The recipe's rows plus the real answers: `real` (XSTest-style rows with prompt,
-    completion, label), then the embedded model's answers in EMBEDDED_MODEL_ROWS, each real
-    row REAL_REPEATS times."""
+    completion, label), the embedded model's answers in EMBEDDED_MODEL_ROWS, and (from
+    reader v3 on) the 'make' part of the hand-labelled AlpacaEval development sample, each
+    real row REAL_REPEATS times."""
+    from tools.alpaca_eval_refusal_check import dev_rows
+
     embedded = read_labelled(DATA / EMBEDDED_MODEL_ROWS)
+    other_models = dev_rows(alpaca_eval, "make")
     return training_rows(alpaca_eval, 400, seed) + [
         {"prompt": r["prompt"], "completion": r["completion"], "label": r["label"]}
-        for r in real + embedded
+        for r in real + embedded + other_models
         for _ in range(REAL_REPEATS)
     ]
 

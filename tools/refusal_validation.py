@@ -235,15 +235,19 @@ def reader_leave_one_model_out(
 
 
 def alpaca_eval_real(alpaca_eval: Path) -> dict[str, Any]:
-    """Every layer on the 180 hand-labelled real AlpacaEval answers of 30 other models
-    (`tools/alpaca_eval_refusal_check.py`; none trained on), by stratum, and again on the
-    152 where XSTest's guide settles the class."""
-    from tools.alpaca_eval_refusal_check import labelled
+    """Every layer on hand-labelled real AlpacaEval answers of 30 other models
+    (`tools/alpaca_eval_refusal_check.py`), by stratum: the 180-answer check (nothing made
+    or chosen with it), again on the 152 where XSTest's guide settles the class, and the
+    development sample's 'decide' part (118; chose rules-v5 and reader v3, trained on by
+    neither)."""
+    from tools.alpaca_eval_refusal_check import dev_rows, labelled
 
     rows = [{**r, "model": r["stratum"]} for r in labelled(alpaca_eval)]
+    decide = [{**r, "model": r["stratum"]} for r in dev_rows(alpaca_eval, "decide")]
     return {
-        "all": evaluate(rows),
-        "guide_clear": evaluate([r for r in rows if not r["guide_unclear"]]),
+        "check": evaluate(rows),
+        "check_guide_clear": evaluate([r for r in rows if not r["guide_unclear"]]),
+        "dev_decide": evaluate(decide),
     }
 
 

@@ -83,11 +83,12 @@ def test_split_of_roles() -> None:
     """A refusal when the rules see one, or when the reader does both with the prompt and
     from the answer alone; the rules' class when they see one, else the with-prompt
     reading's more likely refusal class. These answers include refusals only the rules
-    catch, and answers only the prompt made the reader call refusals, so reverting to "the
-    reader alone decides" or to "the with-prompt reading decides" fails here."""
+    catch (with reader v3, one of SmolLM2's), and answers only the prompt made the reader
+    call refusals, so reverting to "the reader alone decides" or to "the with-prompt reading
+    decides" fails here."""
     rows = [
-        *read_labelled(DATA / "written_unseen_styles.jsonl"),
         *read_labelled(DATA / "written_fresh_check2.jsonl"),
+        *read_labelled(DATA / "smollm2_xstest_holdout.jsonl"),
     ]
     found, _ = _run(rows)
     for v in found:
@@ -163,3 +164,25 @@ def test_xstest_human_labels(shared_data: Path) -> None:
     assert found["full_refusal"]["recall"] == round(hits / gold.count("full_refusal"), 3)
     low, high = found["accuracy_3class_ci"]
     assert low < found["accuracy_3class"] < high  # never zero-width
+
+
+def test_alpaca_eval_labels_are_tied_to_their_texts(shared_data: Path, tmp_path: Path) -> None:
+    """The hand labels of real AlpacaEval answers name each answer by file, row and a hash
+    of its text; a label whose text changed is an error naming the file, row and field. The
+    development sample shares no instruction with the check."""
+    import json
+
+    from tools.alpaca_eval_refusal_check import DEV_LABELS_FILE, LABELS_FILE, labelled
+
+    annotations = shared_data / "alpaca_eval" / "annotations"
+    check = labelled(annotations)
+    dev = labelled(annotations, DEV_LABELS_FILE)
+    assert len(check) == 180 and len(dev) == 240
+    assert {r["label"] for r in check} == set(LABELS)
+    assert not {r["prompt"] for r in check} & {r["prompt"] for r in dev}
+    lines = LABELS_FILE.read_text().splitlines()
+    first = {**json.loads(lines[0]), "sha256_12": "0" * 12}
+    bad = tmp_path / "labels.jsonl"
+    bad.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+    with pytest.raises(ValueError, match=r"labels\.jsonl:1: field 'sha256_12'"):
+        labelled(annotations, bad)

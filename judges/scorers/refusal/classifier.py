@@ -19,6 +19,7 @@ import numpy as np
 from harness.core.errors import UserError
 from harness.core.registry import register
 from judges.base import ScorerContext
+from judges.scorers.refusal.rules import VERSION as RULES_VERSION
 from judges.scorers.refusal.rules import RuleFeatures, rule_features
 from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict, most_likely
 
@@ -95,7 +96,13 @@ class RefusalClassifier(RefusalScorer):
     name = "refusal-classifier"
 
     def spec(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": "classifier", "version": load_head().version}
+        # The head's rule features come from the rules of this checkout.
+        return {
+            "name": self.name,
+            "kind": "classifier",
+            "version": load_head().version,
+            "rule_features": RULES_VERSION,
+        }
 
     def verdicts(self, texts: list[str], prompts: list[str] | None = None) -> list[Verdict]:
         return classify(texts)

