@@ -36,7 +36,6 @@ compliance, as in XSTest's own labels.
 from __future__ import annotations
 
 import argparse
-import gzip
 import hashlib
 import json
 import random
@@ -45,6 +44,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from tools.alpaca_eval_annotations import annotation_rows
 from tools.refusal_training import _RISKY, DATA, read_labelled
 
 LABELS_FILE = DATA / "alpaca_eval_real_labels.jsonl"
@@ -66,26 +66,23 @@ def digest(text: str) -> str:
 def _answers(annotation_dir: Path) -> dict[str, list[dict[str, Any]]]:
     """Per model, its rows whose answer (`output_2`) has a refusal word, with stratum."""
     out: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(annotation_dir.glob("*.jsonl.gz")):
-        model = path.name.removesuffix(".jsonl.gz")
+    for model, rows in annotation_rows(annotation_dir).items():
         if model in LEFT_OUT:
             continue
-        with gzip.open(path, "rt", encoding="utf-8") as handle:
-            for index, line in enumerate(handle):
-                row = json.loads(line)
-                text = str(row.get("output_2") or "")
-                if not text.strip() or not _RISKY.search(text.lower()):
-                    continue
-                stratum = "opening" if _OPENING.search(text[:300].lower()) else "other"
-                out.setdefault(model, []).append(
-                    {
-                        "model": model,
-                        "row": index,
-                        "stratum": stratum,
-                        "prompt": str(row["instruction"]),
-                        "completion": text,
-                    }
-                )
+        for index, row in enumerate(rows):
+            text = str(row.get("output_2") or "")
+            if not text.strip() or not _RISKY.search(text.lower()):
+                continue
+            stratum = "opening" if _OPENING.search(text[:300].lower()) else "other"
+            out.setdefault(model, []).append(
+                {
+                    "model": model,
+                    "row": index,
+                    "stratum": stratum,
+                    "prompt": str(row["instruction"]),
+                    "completion": text,
+                }
+            )
     return out
 
 

@@ -18,7 +18,6 @@ included, is `tools/refusal_validation.py`.
 from __future__ import annotations
 
 import argparse
-import gzip
 import json
 import random
 import re
@@ -34,6 +33,7 @@ from harness.stats.intervals import wilson_interval
 from judges.scorers.refusal.classifier import HEAD, Head, features
 from judges.scorers.refusal.rules import rule_verdict
 from judges.scorers.refusal.scorer import LABELS
+from tools.alpaca_eval_annotations import annotation_rows
 
 DATA = Path(__file__).parent / "refusal_data"
 WRITTEN = ("written_train.jsonl", "written_styles.jsonl", "written_styles2.jsonl")
@@ -74,15 +74,12 @@ def compliant_bodies(annotation_dir: Path, limit: int, seed: int) -> list[str]:
     """Real answers from AlpacaEval outputs that read as plain compliance, cut to
     80-700 characters at a sentence end."""
     texts: set[str] = set()
-    for path in sorted(annotation_dir.glob("*.jsonl*")):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rt") as handle:
-            for line in handle:
-                row = json.loads(line)
-                for key in ("output_1", "output_2"):
-                    text = str(row.get(key) or "").strip()
-                    if len(text) >= 80 and not _RISKY.search(text.lower()):
-                        texts.add(text)
+    for rows in annotation_rows(annotation_dir).values():
+        for row in rows:
+            for key in ("output_1", "output_2"):
+                text = str(row.get(key) or "").strip()
+                if len(text) >= 80 and not _RISKY.search(text.lower()):
+                    texts.add(text)
     rng = random.Random(seed)
     chosen = rng.sample(sorted(texts), min(limit, len(texts)))
     return [_cut(t, rng.randint(80, 700)) for t in chosen]

@@ -35,17 +35,16 @@ import json
 import random
 import re
 import time
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import yaml
 
-from harness.jobs.winrate import read_annotations
 from judges.scorers.lora_merge import merged_state_dict
 from judges.scorers.toxicity import DETOXIFY_LABELS
 from judges.scorers.toxicity_minilm import ADAPTER, ASSET_DIR, SETTINGS
+from tools.alpaca_eval_annotations import annotation_rows
 from tools.lora_adapter import adapter_tensors, lora_model
 from tools.refusal_training import DATA as REFUSAL_DATA
 from tools.refusal_training import read_labelled
@@ -112,18 +111,12 @@ def package_dir(name: str) -> Path:
     return Path(spec.origin).parent
 
 
-@lru_cache(maxsize=1)
-def _annotations(annotation_dir: Path) -> dict[str, list[dict[str, Any]]]:
-    """Every shared AlpacaEval file's rows by model name, read (and checked) once."""
-    return read_annotations(sorted(annotation_dir.glob("*.jsonl*")))
-
-
 def answers(annotation_dir: Path, models: tuple[str, ...] | None = None) -> list[str]:
     """Distinct AlpacaEval answers (`output_2`) of `models`, or with None the training
     answers: every other model's, plus the shared baseline's `output_1`."""
     found: set[str] = set()
     keys = ("output_2",) if models is not None else ("output_1", "output_2")
-    for name, rows in _annotations(annotation_dir).items():
+    for name, rows in annotation_rows(annotation_dir).items():
         wanted = name in models if models is not None else name not in HELD_OUT_MODELS
         if wanted:
             texts = (str(row.get(key) or "").strip() for row in rows for key in keys)
@@ -134,7 +127,7 @@ def answers(annotation_dir: Path, models: tuple[str, ...] | None = None) -> list
 def instructions(annotation_dir: Path) -> list[str]:
     """AlpacaEval's 805 instructions: short, benign requests."""
     return sorted(
-        {r["instruction"] for rows in _annotations(annotation_dir).values() for r in rows}
+        {r["instruction"] for rows in annotation_rows(annotation_dir).values() for r in rows}
     )
 
 
