@@ -9,7 +9,14 @@ from typing import Any
 
 from reports.banners import card_banners, model_judge_banners, scorer_banners
 from reports.html import CSP, environment
-from reports.scorecard import HEADLINE, card_context, card_markdown, model_card, overall
+from reports.scorecard import (
+    HEADLINE,
+    card_context,
+    card_markdown,
+    model_card,
+    overall,
+    win_rate_measure,
+)
 from reports.text import md
 
 
@@ -45,6 +52,7 @@ def pipeline_rows(
                 "final_metrics": manifest.get("final_metrics", {}),
                 "metrics": {name: found.get(name) for name, _, _ in HEADLINE},
                 "win_rate_vs_base": win,
+                "win_rate_share": win_rate_measure(wr) if win is not None else None,
                 "judge_consistency": wr.get("judge_consistency"),
                 "judge_verdict_share": wr.get("judge_verdict_share"),
                 "avg_length": wr.get("avg_length"),
@@ -55,19 +63,9 @@ def pipeline_rows(
 
 def pipeline_card(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """The scorecard of every model of the pipeline (win rates as shares, like the rest)."""
-
-    def share(win: dict[str, Any] | None) -> dict[str, Any] | None:
-        if win is None:
-            return None
-        return {
-            "metric": "win_rate",
-            "n": win["n"],
-            **{k: win[k] / 100 for k in ("value", "ci_low", "ci_high")},
-        }
-
     return model_card(
         {row["model"]: row["metrics"] for row in rows},
-        {row["model"]: share(row["win_rate_vs_base"]) for row in rows},
+        {row["model"]: row["win_rate_share"] for row in rows},
     )
 
 

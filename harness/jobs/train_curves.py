@@ -232,13 +232,13 @@ def _read_records(work: Path) -> list[dict[str, Any]]:
 def _win_rate(row: dict[str, Any]) -> dict[str, Any]:
     """Compare's row of a checkpoint as a share with its Wilson interval; value None when the
     judge gave no verdicts (the row's verdict share says how many it gave)."""
-    if row.get("win_rate_ci") is None:
+    from reports.scorecard import win_rate_measure
+
+    share = win_rate_measure(row)
+    if share is None:
         return {"value": None, "verdict_share": row.get("judge_verdict_share")}
     return {
-        "value": row["win_rate"] / 100,
-        "ci_low": row["win_rate_ci"][0] / 100,
-        "ci_high": row["win_rate_ci"][1] / 100,
-        "n": row.get("n_total"),
+        **{k: share[k] for k in ("value", "ci_low", "ci_high", "n")},
         "length_controlled": row.get("length_controlled_winrate"),
         "judge_consistency": row.get("judge_consistency"),
         "verdict_share": row.get("judge_verdict_share"),
