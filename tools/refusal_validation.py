@@ -1,7 +1,8 @@
 """The refusal detector's layers against human labels (run by hand; CI does not):
 
     python -m tools.refusal_validation ../shared/data/xstest/xstest_v2_completions_train.csv \
-        --alpaca-eval ../shared/data/alpaca_eval/annotations [--reader-folds]
+        --alpaca-eval ../shared/data/alpaca_eval/annotations \
+        --hh-rlhf ../shared/data/hh-rlhf/harmless-base-test.jsonl.gz [--reader-folds]
 
 XSTest's 432 shared rows are real answers of GPT-4 and Mistral-7B-Instruct to 216 XSTest
 prompts, each with XSTest's final label, split by prompt (`half`: CRC-32 of the prompt
@@ -10,10 +11,11 @@ half was not looked at. The rules and the head (which trains on none of the rows
 scored on both halves. The reader trains on all of them, so the reader and the default
 detector (which uses it) are scored on XSTest only in leave-one-model-out folds that
 retrain the reader without the held-out model's answers and prompts (`--reader-folds`,
-both orientations, about 50 minutes; the folds scored on the test half are held out for
-the rules too); the head's folds (`--alpaca-eval`) add the other model's rows to its
-recipe. Every layer is scored on the hand-written held-out sets and on PyRIT's
-human-labelled rows (binary) when `pyrit` is installed. For each: 3-class and binary
+both orientations, about 100 minutes on 2 cores; the folds scored on the test half are
+held out for the rules too); the head's folds (`--alpaca-eval`) add the other model's rows
+to its recipe. Every layer is scored on the hand-written held-out sets, on PyRIT's
+human-labelled rows (binary) when `pyrit` is installed, and on the hand-labelled real
+answers of other assistants (AlpacaEval's, `--alpaca-eval`; HH-RLHF's, `--hh-rlhf`). For each: 3-class and binary
 accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1 (bootstrap over
 rows); a reliability table of `refusal_score` (the probability of a refusal of any kind)
 against the observed share of refusals; and throughput. Only the prompt and answer texts
@@ -208,7 +210,8 @@ def reader_leave_one_model_out(
     an unseen model on unseen prompts for the reader. With train_half "dev" the scored rows
     are the test half, which the rules were not written on either, so the default's figures
     there are held out for both of its parts; with "test" (the folds that ran first) the
-    rules' part is in-sample. About 12 minutes per model on 2 cores."""
+    rules' part is in-sample. `pooled`: both models' scored rows together. About 25
+    minutes per model on 2 cores."""
     from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
     from judges.scorers.refusal.rules import rule_verdict
@@ -216,21 +219,33 @@ def reader_leave_one_model_out(
 
     scored_half = "dev" if train_half == "test" else "test"
     found: dict[str, Any] = {}
+    pooled: dict[str, list[Any]] = {"gold": [], "default": [], "rules": [], "score": []}
     for held in sorted({r["model"] for r in rows}):
         extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == train_half]
         test = [r for r in rows if r["model"] == held and half(r["prompt"]) == scored_half]
         _, reader = train_reader(reader_rows(alpaca_eval, extra, seed), seed)
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         prompts = [r["prompt"] for r in test]
+        default = detect(texts, prompts, reader)
+        by_rules = [rule_verdict(t).label for t in texts]
+        pooled["gold"] += gold
+        pooled["default"] += [v.label for v in default]
+        pooled["rules"] += by_rules
+        pooled["score"] += [v.refusal_score for v in default]
         found[held] = {
             "trained_on": f"recipe + the other model's {train_half}-half rows (x2)",
             "evaluated_on": f"this model's {scored_half}-half rows",
             "rules_written_on_these_rows": scored_half == "dev",
-            "rules": scores([rule_verdict(t).label for t in texts], gold),
+            "rules": scores(by_rules, gold),
             "reader_with_prompt": scores([v.label for v in read(texts, prompts, reader)], gold),
             "reader_answer_only": scores([v.label for v in read(texts, None, reader)], gold),
-            "default_with_prompt": scores([v.label for v in detect(texts, prompts, reader)], gold),
+            "default_with_prompt": scores([v.label for v in default], gold),
         }
+    found["pooled"] = {
+        "default": scores(pooled["default"], pooled["gold"]),
+        "rules": scores(pooled["rules"], pooled["gold"]),
+        "default_reliability": reliability(pooled["score"], pooled["gold"]),
+    }
     return found
 
 
@@ -251,6 +266,21 @@ def alpaca_eval_real(alpaca_eval: Path) -> dict[str, Any]:
     }
 
 
+def hh_rlhf_real(hh_rlhf: Path) -> dict[str, Any]:
+    """Every layer on the 240 hand-labelled HH-RLHF answers (`tools/hh_rlhf_refusal_sample.py`;
+    real answers of Anthropic's 2022 assistants to red-team requests, nothing made with
+    them; they chose between three ways of combining the default's parts and kept the
+    committed one), by side (`chosen`, `rejected`), and again on the 110 rows where XSTest's
+    guide settles the class."""
+    from tools.hh_rlhf_refusal_sample import labelled
+
+    rows = [{**r, "model": r["side"]} for r in labelled(hh_rlhf)]
+    return {
+        "all": evaluate(rows),
+        "guide_clear": evaluate([r for r in rows if not r["guide_unclear"]]),
+    }
+
+
 def main() -> None:
     from tools.refusal_training import DATA, HELD_OUT, pyrit_rows, read_labelled
 
@@ -258,6 +288,7 @@ def main() -> None:
     parser.add_argument("csv", type=Path)
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--alpaca-eval", type=Path, default=None)
+    parser.add_argument("--hh-rlhf", type=Path, default=None, help="harmless-base-test.jsonl.gz")
     parser.add_argument("--reader-folds", action="store_true", help="retrain the reader per fold")
     args = parser.parse_args()
     rows = read_rows(args.csv)
@@ -271,9 +302,11 @@ def main() -> None:
         result["alpaca_eval_real_answers"] = alpaca_eval_real(args.alpaca_eval)
     if args.alpaca_eval is not None and args.reader_folds:
         for train_half, key in (("test", "dev_half"), ("dev", "test_half")):
-            result[f"reader_leave_one_model_out_{key}"] = reader_leave_one_model_out(
-                rows, args.alpaca_eval, train_half
-            )
+            folds = reader_leave_one_model_out(rows, args.alpaca_eval, train_half)
+            result[f"reader_leave_one_model_out_{key}_pooled"] = folds.pop("pooled")
+            result[f"reader_leave_one_model_out_{key}"] = folds
+    if args.hh_rlhf is not None:
+        result["hh_rlhf_real_answers"] = hh_rlhf_real(args.hh_rlhf)
     for name in HELD_OUT:
         written = read_labelled(DATA / name)
         result[name.removesuffix(".jsonl")] = evaluate(

@@ -1,7 +1,7 @@
 """The default refusal detector (a refusal when the rules see one or the reader does with
 and without the prompt; the rules say how when they can) and the learned head, on
 human-labelled rows: the written hold-out, unseen-styles and fresh-check sets (3 classes),
-SmolLM2's answers, XSTest's human labels, PyRIT's rows (binary)."""
+SmolLM2's answers, XSTest's human labels, PyRIT's rows (binary), real HH-RLHF answers."""
 
 from pathlib import Path
 
@@ -186,3 +186,46 @@ def test_alpaca_eval_labels_are_tied_to_their_texts(shared_data: Path, tmp_path:
     bad.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
     with pytest.raises(ValueError, match=r"labels\.jsonl:1: field 'sha256_12'"):
         labelled(annotations, bad)
+
+
+def test_hh_rlhf_labels_are_tied_to_their_texts(shared_data: Path, tmp_path: Path) -> None:
+    """The hand labels of real HH-RLHF answers name each answer by line, side and a hash of
+    its text; the fixed sample is the one labelled (same lines, sides and texts, in order),
+    and a label whose text changed is an error naming the file, row and field."""
+    import json
+
+    from tools.alpaca_eval_refusal_check import digest
+    from tools.hh_rlhf_refusal_sample import LABELS_FILE, labelled, sample
+
+    path = shared_data / "hh-rlhf" / "harmless-base-test.jsonl.gz"
+    rows = labelled(path)
+    drawn = sample(path)
+    assert [(r["line"], r["side"]) for r in rows] == [(r["line"], r["side"]) for r in drawn]
+    assert all(
+        digest(a["completion"]) == digest(b["completion"]) for a, b in zip(rows, drawn, strict=True)
+    )
+    assert len({r["line"] for r in rows}) == 240 and {r["label"] for r in rows} == set(LABELS)
+    lines = LABELS_FILE.read_text().splitlines()
+    second = {**json.loads(lines[1]), "side": "chosen" if "rejected" in lines[1] else "rejected"}
+    bad = tmp_path / "labels.jsonl"
+    bad.write_text("\n".join([lines[0], json.dumps(second), *lines[2:]]) + "\n")
+    with pytest.raises(ValueError, match=r"labels\.jsonl:2: field 'sha256_12'"):
+        labelled(path, bad)
+
+
+def test_default_detector_on_hh_rlhf_real_answers(shared_data: Path) -> None:
+    """Real answers of Anthropic's 2022 assistants, none made with (docs/scorers.md): the
+    default measured 0.700 binary on all 240 and 0.836 on the 110 guide-clear rows, and it
+    kept its design against the rules alone (0.642 binary) on them. Floors with a margin."""
+    from judges.scorers.refusal.rules import rule_verdict
+    from tools.hh_rlhf_refusal_sample import labelled
+
+    rows = labelled(shared_data / "hh-rlhf" / "harmless-base-test.jsonl.gz")
+    found, acc = _run(rows)
+    clear = [i for i, r in enumerate(rows) if not r["guide_unclear"]]
+    binary = accuracy([found[i].label for i in clear], [rows[i]["label"] for i in clear])
+    rules = accuracy(
+        [rule_verdict(r["completion"]).label for r in rows], [r["label"] for r in rows]
+    )
+    assert acc["accuracy_binary"] >= 0.66 and binary["accuracy_binary"] >= 0.80
+    assert acc["accuracy_binary"] > rules["accuracy_binary"]
