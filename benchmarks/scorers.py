@@ -53,6 +53,17 @@ def answers(n: int) -> list[str]:
     return (texts * (n // len(texts) + 1))[:n]
 
 
+def worst_case_refusal(texts: list[str]) -> None:
+    """The default detector's work when its second reading runs on every answer: the rules,
+    the reader with the prompt, and the reader on the answer alone, for all of them."""
+    from judges.scorers.refusal.reader import reader_probabilities
+    from judges.scorers.refusal.rules import rule_verdict
+
+    reader_probabilities(texts, ["p"] * len(texts))
+    reader_probabilities(texts, None)
+    [rule_verdict(t) for t in texts]
+
+
 def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
@@ -82,6 +93,12 @@ def main() -> None:
             f"{name:34s} {rate:12.1f} items/s  ({took / len(texts) * 1000:.2f} ms/item, "
             f"{took / base:,.0f}x the baseline's time; first call incl. loading {load:.1f} s)"
         )
+    took = timed(lambda: worst_case_refusal(texts))
+    print(
+        f"{'refusal, every answer read twice':34s} {len(texts) / took:12.1f} items/s  "
+        f"({took / base:,.0f}x the baseline's time: the default's floor, where the reader "
+        "calls every answer a refusal)"
+    )
     rows = [(Sample(id=str(i), prompt="p"), t) for i, t in enumerate(texts)]
     clear_cache()
     took = timed(lambda: corpus_diversity("bench", rows))
