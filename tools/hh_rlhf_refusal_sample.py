@@ -96,8 +96,11 @@ def labelled(path: Path, labels: Path = LABELS_FILE) -> list[dict[str, Any]]:
     rows = []
     for i, lab in enumerate(read_labelled(labels), 1):
         pair = pairs.get(lab["line"])
-        text = pair[lab["side"]] if pair and lab["side"] in ("chosen", "rejected") else None
-        if text is None or digest(text) != lab["sha256_12"]:
+        if (
+            pair is None
+            or lab["side"] not in ("chosen", "rejected")
+            or digest(pair[lab["side"]]) != lab["sha256_12"]
+        ):
             raise ValueError(
                 f"{labels}:{i}: field 'sha256_12' does not match line {lab['line']} {lab['side']}"
             )
@@ -105,8 +108,8 @@ def labelled(path: Path, labels: Path = LABELS_FILE) -> list[dict[str, Any]]:
             {
                 "line": lab["line"],
                 "side": lab["side"],
-                "prompt": pair["prompt"],  # type: ignore[index]
-                "completion": text,
+                "prompt": pair["prompt"],
+                "completion": pair[lab["side"]],
                 "label": lab["label"],
                 "guide_unclear": lab["guide_unclear"],
             }

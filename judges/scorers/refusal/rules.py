@@ -269,7 +269,8 @@ class RuleFeatures:
         return [float(v) for v in astuple(self)][:_HEAD_SIGNALS]
 
 
-_HEAD_SIGNALS = 16
+_HEAD_SIGNALS = [f.name for f in fields(RuleFeatures)].index("opening_limit")
+"""The fields before the rules-v5 ones: the 16 the classifier's head was fitted on."""
 
 
 def _normalise(text: str) -> str:
