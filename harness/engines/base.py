@@ -43,7 +43,8 @@ class EngineConfig:
     options: dict[str, Any] = field(default_factory=dict)
     """Engine-specific extras passed through (e.g. vLLM's tensor_parallel_size)."""
     adapter: str | None = None
-    """A LoRA adapter directory applied on `model` without merging (transformers engine)."""
+    """A LoRA adapter directory applied on `model` without merging (transformers and vllm
+    engines)."""
 
 
 class PromptTooLongError(UserError):

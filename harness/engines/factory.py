@@ -8,16 +8,18 @@ from harness.engines.base import Engine, EngineConfig
 
 BUILTIN = (openai_engine, outputs_engine, transformers_engine, vllm_engine)
 """The modules whose import registers the built-in engines."""
+ADAPTER_ENGINES = ("transformers", "vllm")
+"""Engines that apply a LoRA adapter on the base model unmerged."""
 
 
 def create_engine(name: str, config: EngineConfig) -> Engine:
     """Build the engine registered as `name`."""
-    if config.adapter is not None and name != "transformers":
+    if config.adapter is not None and name not in ADAPTER_ENGINES:
         from harness.core.errors import UserError
 
         raise UserError(
-            f"--adapter needs --engine transformers (the {name} engine does not load LoRA "
-            "adapters here)"
+            f"--adapter needs --engine {' or '.join(ADAPTER_ENGINES)} (the {name} engine does "
+            "not load LoRA adapters; an OpenAI-compatible server names its adapters as models)"
         )
     engine: Engine = lookup("engine", name)(config)
     return engine

