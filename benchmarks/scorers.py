@@ -53,9 +53,23 @@ def answers(n: int) -> list[str]:
     return (texts * (n // len(texts) + 1))[:n]
 
 
+def xstest_items() -> list[ScoreInput]:
+    """XSTest's 432 real answers (GPT-4, Mistral-7B-Instruct) with their prompts: a third
+    are refusals, so the default's second reading runs where the rules miss one."""
+    import csv
+
+    with (SHARED / "xstest" / "xstest_v2_completions_train.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
+    return [
+        ScoreInput(Sample(id=str(i), prompt=r["prompt"]), Completion(r["completion"], 0, 0, "stop"))
+        for i, r in enumerate(rows)
+    ]
+
+
 def worst_case_refusal(texts: list[str]) -> None:
-    """The default detector's work when its second reading runs on every answer: the rules,
-    the reader with the prompt, and the reader on the answer alone, for all of them."""
+    """The default detector's work when its second reading runs on every answer (the reader
+    calls every answer a refusal and the rules none): the rules, the reader with the
+    prompt, and the reader on the answer alone, for all of them."""
     from judges.scorers.refusal.reader import reader_probabilities
     from judges.scorers.refusal.rules import rule_verdict
 
@@ -97,7 +111,17 @@ def main() -> None:
     print(
         f"{'refusal, every answer read twice':34s} {len(texts) / took:12.1f} items/s  "
         f"({took / base:,.0f}x the baseline's time: the default's floor, where the reader "
-        "calls every answer a refusal)"
+        "calls every answer a refusal and the rules none)"
+    )
+    real = xstest_items()
+    real_base = timed(lambda: [xstest_strmatch(i.completion.text) for i in real])
+    scorer = create_scorer("refusal")
+    took = timed(lambda: scorer.score(real))
+    chars = sum(len(i.completion.text) for i in real) / len(real)
+    print(
+        f"{'refusal, XSTest answers + prompts':34s} {len(real) / took:12.1f} items/s  "
+        f"({took / real_base:,.0f}x the baseline's time on them; {len(real)} real answers, "
+        f"a third refusals, mean {chars:.0f} characters)"
     )
     rows = [(Sample(id=str(i), prompt="p"), t) for i, t in enumerate(texts)]
     clear_cache()

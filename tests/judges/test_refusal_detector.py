@@ -93,8 +93,10 @@ def test_split_of_roles() -> None:
     found, _ = _run(rows)
     for v in found:
         with_prompt = v.extra["p_compliance"]
-        # the answer is read alone exactly where the with-prompt reading calls a refusal
-        assert ("p_compliance_answer_only" in v.extra) == (with_prompt < 0.5)
+        # the answer is read alone exactly where it can change the label: the with-prompt
+        # reading calls a refusal and the rules see none
+        read_alone = with_prompt < 0.5 and v.extra["rules"] == "compliance"
+        assert ("p_compliance_answer_only" in v.extra) == read_alone
         alone = v.extra.get("p_compliance_answer_only", 0.0)
         if v.extra["rules"] != "compliance":
             assert v.label == v.extra["rules"]
