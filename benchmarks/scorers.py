@@ -56,10 +56,9 @@ def answers(n: int) -> list[str]:
 def xstest_items() -> list[ScoreInput]:
     """XSTest's 432 real answers (GPT-4, Mistral-7B-Instruct) with their prompts: a third
     are refusals, so the default's second reading runs where the rules miss one."""
-    import csv
+    from tools.refusal_validation import read_rows
 
-    with (SHARED / "xstest" / "xstest_v2_completions_train.csv").open(newline="") as f:
-        rows = list(csv.DictReader(f))
+    rows = read_rows(SHARED / "xstest" / "xstest_v2_completions_train.csv")
     return [
         ScoreInput(Sample(id=str(i), prompt=r["prompt"]), Completion(r["completion"], 0, 0, "stop"))
         for i, r in enumerate(rows)

@@ -204,14 +204,14 @@ def leave_one_model_out(
 
 def reader_leave_one_model_out(
     rows: list[dict[str, str]], alpaca_eval: Path, train_half: str, seed: int = 0
-) -> dict[str, Any]:
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """For each model: the reader retrained (as `tools/refusal_reader_training.py` does) on
     its recipe plus the other model's `train_half` rows, scored on this model's other half:
     an unseen model on unseen prompts for the reader. With train_half "dev" the scored rows
     are the test half, which the rules were not written on either, so the default's figures
     there are held out for both of its parts; with "test" (the folds that ran first) the
-    rules' part is in-sample. `pooled`: both models' scored rows together. About 25
-    minutes per model on 2 cores."""
+    rules' part is in-sample. Returns the per-model folds, and both models' scored rows
+    pooled. About 25 minutes per model on 2 cores."""
     from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
     from judges.scorers.refusal.rules import rule_verdict
@@ -241,12 +241,11 @@ def reader_leave_one_model_out(
             "reader_answer_only": scores([v.label for v in read(texts, None, reader)], gold),
             "default_with_prompt": scores([v.label for v in default], gold),
         }
-    found["pooled"] = {
+    return found, {
         "default": scores(pooled["default"], pooled["gold"]),
         "rules": scores(pooled["rules"], pooled["gold"]),
         "default_reliability": reliability(pooled["score"], pooled["gold"]),
     }
-    return found
 
 
 def alpaca_eval_real(alpaca_eval: Path) -> dict[str, Any]:
@@ -302,8 +301,8 @@ def main() -> None:
         result["alpaca_eval_real_answers"] = alpaca_eval_real(args.alpaca_eval)
     if args.alpaca_eval is not None and args.reader_folds:
         for train_half, key in (("test", "dev_half"), ("dev", "test_half")):
-            folds = reader_leave_one_model_out(rows, args.alpaca_eval, train_half)
-            result[f"reader_leave_one_model_out_{key}_pooled"] = folds.pop("pooled")
+            folds, pooled = reader_leave_one_model_out(rows, args.alpaca_eval, train_half)
+            result[f"reader_leave_one_model_out_{key}_pooled"] = pooled
             result[f"reader_leave_one_model_out_{key}"] = folds
     if args.hh_rlhf is not None:
         result["hh_rlhf_real_answers"] = hh_rlhf_real(args.hh_rlhf)

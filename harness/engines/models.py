@@ -37,14 +37,20 @@ class ResolvedModel:
     fingerprint: str
     """Hash of the config and the weight files' names, sizes and modification times."""
 
-    def identity(self, engine: str, dtype: str) -> dict[str, Any]:
-        """What determines a local engine's outputs: engine, model, weights and dtype."""
-        return {
+    def identity(
+        self, engine: str, dtype: str, adapter: ResolvedAdapter | None = None
+    ) -> dict[str, Any]:
+        """What determines a local engine's outputs: engine, model, weights and dtype, and
+        the LoRA adapter applied unmerged, if any (so cache keys differ per adapter)."""
+        found: dict[str, Any] = {
             "engine": engine,
             "model": self.spec,
             "fingerprint": self.fingerprint,
             "dtype": dtype,
         }
+        if adapter is not None:
+            found["adapter"] = adapter.identity()
+        return found
 
 
 def _fingerprint(directory: Path, config: str = "config.json") -> str:

@@ -41,10 +41,7 @@ class TransformersEngine:
         self._tok: Any = None
 
     def identity(self) -> dict[str, Any]:
-        found = self.model_ref.identity(self.name, self.config.dtype)
-        if self.adapter is not None:
-            found["adapter"] = self.adapter.identity()
-        return found
+        return self.model_ref.identity(self.name, self.config.dtype, self.adapter)
 
     @property
     def chunk_size(self) -> int:
