@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Any
 
 from harness.core.errors import UserError
@@ -84,22 +84,35 @@ class OpenAIEngine:
     def generate_each(
         self, chats: Sequence[Sequence[Message]], params: GenerationParams, on_chat: OnChat
     ) -> list[list[Completion]]:
-        """All completions, handing each chat's to `on_chat` (in this thread) as it completes."""
+        """All completions, handing each chat's to `on_chat` (in this thread) as it completes.
+
+        A request is sent only when an earlier one has been handed over, so at most
+        `concurrency` answers are ever outside `on_chat`'s reach: a kill loses no more than
+        the requests in flight, however slowly `on_chat` stores what arrived.
+        """
         self._get_client()
         results: list[list[Completion | None]] = [[None] * params.n for _ in chats]
         left = [params.n] * len(chats)
+        tasks = iter([(i, k) for i in range(len(chats)) for k in range(params.n)])
         with ThreadPoolExecutor(max_workers=self.config.concurrency) as pool:
-            futures = {
-                pool.submit(self._one, chats[i], params, k): (i, k)
-                for i in range(len(chats))
-                for k in range(params.n)
-            }
-            for future in as_completed(futures):
-                i, k = futures[future]
-                results[i][k] = future.result()
-                left[i] -= 1
-                if left[i] == 0:
-                    on_chat(i, [c for c in results[i] if c is not None])
+            running: dict[Future[Completion], tuple[int, int]] = {}
+
+            def send_next() -> None:
+                task = next(tasks, None)
+                if task is not None:
+                    running[pool.submit(self._one, chats[task[0]], params, task[1])] = task
+
+            for _ in range(self.config.concurrency):
+                send_next()
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    i, k = running.pop(future)
+                    results[i][k] = future.result()
+                    left[i] -= 1
+                    if left[i] == 0:
+                        on_chat(i, [c for c in results[i] if c is not None])
+                    send_next()
         return [[c for c in chat if c is not None] for chat in results]
 
 

@@ -34,6 +34,30 @@ def test_requests_carry_messages_and_params(fake_openai, monkeypatch: pytest.Mon
     assert sorted({r["seed"] for r in fake_openai.requests}) == [4, 5]
 
 
+def test_a_slow_handover_never_lets_more_than_concurrency_answers_pile_up(fake_openai) -> None:
+    """While `on_chat` stores slowly, no further request is sent beyond `concurrency` not yet
+    handed over: what a kill can lose is bounded by the requests in flight."""
+    import time
+
+    engine = OpenAIEngine(EngineConfig(model="m", base_url=fake_openai.url, concurrency=3))
+    handed: list[int] = []
+    ahead: list[int] = []
+
+    def slow_store(i: int, completions: list) -> None:
+        ahead.append(len(fake_openai.requests) - len(handed))
+        time.sleep(0.03)  # a store commit on a busy disk
+        handed.append(i)
+
+    out = engine.generate_each(
+        [[Message(role="user", content=f"q{i}")] for i in range(12)],
+        GenerationParams(max_new_tokens=4),
+        slow_store,
+    )
+    assert sorted(handed) == list(range(12)) and len(fake_openai.requests) == 12
+    assert [cs[0].text for cs in out] == [f"echo: q{i}" for i in range(12)]
+    assert max(ahead) <= 3, ahead  # the one being stored and at most 2 more asked
+
+
 def test_server_errors_become_failed_completions(fake_openai) -> None:
     fake_openai.script = {"broken": ["500"] * 5, "bad": ["400"]}
     engine = OpenAIEngine(EngineConfig(model="m", base_url=fake_openai.url, max_retries=1))
