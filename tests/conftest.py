@@ -82,6 +82,9 @@ class ScriptedEngine:
     error_prompts: set[str] = field(default_factory=set)
     suffix_by_model: dict[str, str] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
+    events: list[tuple[str, str]] = field(default_factory=list)
+    """What happened to the engines of a run, in order: ("create" | "generate" | "close",
+    model); shared by every engine its factory hands out."""
     name: str = "scripted"
 
     def identity(self) -> dict[str, Any]:
@@ -96,6 +99,7 @@ class ScriptedEngine:
     ) -> list[list[Completion]]:
         prompts = [chat[-1].content for chat in chats]
         self.calls.append(prompts)
+        self.events.append(("generate", self.config.model))
         if self.fail_on_call == len(self.calls):
             raise KeyboardInterrupt
         out = []
@@ -110,6 +114,9 @@ class ScriptedEngine:
                 out.append([Completion(text, len(p.split()), len(text.split()), "stop")] * params.n)
         return out
 
+    def close(self) -> None:
+        self.events.append(("close", self.config.model))
+
 
 class ScriptedFactory:
     """Hands out one ScriptedEngine per run and remembers them."""
@@ -117,10 +124,12 @@ class ScriptedFactory:
     def __init__(self) -> None:
         self.engines: list[ScriptedEngine] = []
         self.settings: dict[str, Any] = {}
+        self.events: list[tuple[str, str]] = []
 
     def __call__(self, config: EngineConfig) -> ScriptedEngine:
-        engine = ScriptedEngine(config, **self.settings)
+        engine = ScriptedEngine(config, events=self.events, **self.settings)
         self.engines.append(engine)
+        self.events.append(("create", config.model))
         return engine
 
 
@@ -132,6 +141,7 @@ register("engine", "scripted")(_factory)
 def scripted() -> Iterator[ScriptedFactory]:
     """The scripted engine's factory, reset for each test."""
     _factory.engines.clear()
+    _factory.events.clear()
     _factory.settings = {}
     yield _factory
 

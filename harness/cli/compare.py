@@ -12,6 +12,7 @@ from harness.cli.options import (
     BATCH_SIZE,
     CANARY,
     CANARY_SAMPLE,
+    ENGINE_OPTION,
     FAIL_ON_DRIFT,
     GENERATION_ENGINE,
     JUDGE_BASE_URL,
@@ -30,6 +31,7 @@ from harness.cli.options import (
     TOXICITY_MODEL,
     canary_outcome,
     command_line,
+    engine_options,
     judge_client,
     split_values,
 )
@@ -106,6 +108,7 @@ def compare(
     canary_sample: Annotated[int | None, CANARY_SAMPLE] = None,
     fail_on_drift: Annotated[bool, FAIL_ON_DRIFT] = False,
     panel_aggregate: Annotated[str, PANEL_AGGREGATE] = "vote",
+    engine_option: Annotated[list[str] | None, ENGINE_OPTION] = None,
     adapter: Annotated[
         list[str] | None,
         typer.Option(
@@ -134,7 +137,11 @@ def compare(
         all_pairs=all_pairs,
         inconsistent=inconsistent,
         engine=engine,
-        engine_config={"batch_size": batch_size, "base_url": base_url},
+        engine_config={
+            "batch_size": batch_size,
+            "base_url": base_url,
+            "options": engine_options(engine_option or []),
+        },
         params=GenerationParams(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed),
         judge_base_url=judge_base_url,
         judge_client=judge_client(

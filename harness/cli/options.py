@@ -47,6 +47,9 @@ MIN_VERDICT_MASS = typer.Option(
     "rest on; below it the order is unparsed (0 accepts any).",
 )
 OUT = typer.Option(help="Output directory.")
+ENGINE_OPTION = typer.Option(
+    help="KEY=VALUE passed to the engine (e.g. vLLM's tensor_parallel_size=4). Repeatable."
+)
 SUITE_LIMIT = typer.Option(help="Only the first N items of each suite.")
 BATCH_SIZE = typer.Option(help="Prompts per batch (local engines).")
 GENERATION_ENGINE = typer.Option(help="Generation engine.")

@@ -10,6 +10,7 @@ import typer
 from harness.cli.app import app, err, stdout, user_errors
 from harness.cli.options import (
     BATCH_SIZE,
+    ENGINE_OPTION,
     JUDGE_BASE_URL,
     JUDGE_CONCURRENCY,
     JUDGE_MAX_RETRIES,
@@ -89,12 +90,7 @@ def run(
     judge_max_tokens: Annotated[int | None, JUDGE_MAX_TOKENS] = None,
     toxicity_model: Annotated[str | None, TOXICITY_MODEL] = None,
     toxicity_config: Annotated[str | None, TOXICITY_CONFIG] = None,
-    engine_option: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="KEY=VALUE passed to the engine (e.g. vLLM's tensor_parallel_size=4). Repeatable."
-        ),
-    ] = None,
+    engine_option: Annotated[list[str] | None, ENGINE_OPTION] = None,
     replicas: Annotated[
         int, typer.Option(help="Engine replicas on Ray (data-parallel generation).")
     ] = 1,

@@ -113,3 +113,20 @@ class StreamingEngine(Engine, Protocol):
     ) -> list[list[Completion]]:
         """As `generate`, calling `on_chat` in the caller's thread as each chat completes."""
         ...
+
+
+@runtime_checkable
+class ClosableEngine(Engine, Protocol):
+    """An engine whose loaded model can be freed before the process ends, so that a job using
+    several models in turn (`harness compare`) holds one at a time: on a GPU a second vLLM
+    model loaded beside the first finds its memory taken."""
+
+    def close(self) -> None:
+        """Free the loaded model now (a later `generate` loads it again)."""
+        ...
+
+
+def release(engine: Engine) -> None:
+    """Free `engine`'s model now if it holds one that can be freed."""
+    if isinstance(engine, ClosableEngine):
+        engine.close()

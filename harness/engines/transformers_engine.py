@@ -5,6 +5,7 @@ Greedy outputs do not depend on the batch size (checked in tests against batch s
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -94,6 +95,11 @@ class TransformersEngine:
         model = model.to(self.config.device)
         model.eval()
         self._tok, self._model = tok, model
+
+    def close(self) -> None:
+        """Drop the model and tokenizer, so their memory can go before the process ends."""
+        self._tok = self._model = None
+        gc.collect()
 
     def context_length(self) -> int:
         """The model's maximum number of positions."""

@@ -9,6 +9,7 @@ embedded model is given to it as its exported safetensors directory. A LoRA adap
 
 from __future__ import annotations
 
+import gc
 import importlib.metadata
 import json
 import os
@@ -144,6 +145,22 @@ class VLLMEngine:
             **{**cpu_build_defaults(), **self.lora, **self.config.options},
         )
         return self._llm
+
+    def close(self) -> None:
+        """Shut vLLM's engine down and free its memory (GPU memory included), so another
+        model can load in this process. `vllm.LLM.shutdown()` where it exists; 0.32 has
+        none, and its engine core (a child process by default) is shut down instead."""
+        llm, self._llm = self._llm, None
+        if llm is None:
+            return
+        shutdown = getattr(llm, "shutdown", None) or llm.llm_engine.engine_core.shutdown
+        shutdown()
+        del llm
+        gc.collect()
+        import torch
+
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()
 
     def generate(
         self, chats: Sequence[Sequence[Message]], params: GenerationParams

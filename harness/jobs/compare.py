@@ -32,7 +32,7 @@ from harness.core.paths import check_out_dir, default_store_path
 from harness.core.progress import Progress, SilentProgress
 from harness.core.records import GenerationParams, ItemResult, Sample
 from harness.core.store import ResultsStore
-from harness.engines.base import Engine, EngineConfig
+from harness.engines.base import Engine, EngineConfig, release
 from harness.engines.factory import create_engine
 from harness.jobs.run import (
     DEFAULT_SCORERS,
@@ -242,12 +242,21 @@ def _generate(
     store: ResultsStore,
     progress: Progress,
 ) -> tuple[dict[str, list[ItemResult]], dict[str, Any]]:
-    """Each model's first completion per prompt, and each model's engine identity."""
+    """Each model's first completion per prompt, and each model's engine identity.
+
+    Entries sharing an engine (one model at two temperatures) are generated one after the
+    other, and each engine's model is freed once its last entry is done: one model is
+    loaded at a time, as a GPU running vLLM needs (each `vllm.LLM` takes most of it).
+    """
+    engine_keys = [f"{e.spec}+{e.adapter}" for e in entries]
+    first = {key: engine_keys.index(key) for key in engine_keys}
+    order = sorted(range(len(entries)), key=lambda i: first[engine_keys[i]])
+    last = {engine_keys[i]: step for step, i in enumerate(order)}
     engines: dict[str, Engine] = {}
     answers: dict[str, list[ItemResult]] = {}
     identities: dict[str, Any] = {}
-    for entry in entries:
-        key = f"{entry.spec}+{entry.adapter}"
+    for step, i in enumerate(order):
+        entry, key = entries[i], engine_keys[i]
         if key not in engines:
             kind = "outputs" if entry.spec.startswith("outputs:") else config.engine
             engines[key] = create_engine(
@@ -258,6 +267,8 @@ def _generate(
         have, job_keys, _, _ = generate_stage(
             engine, store, jobs, replace_n(entry.params), progress
         )
+        if last[key] == step:
+            release(engines.pop(key))
         failed = [
             f"{s.name}/{smp.id}"
             for (s, smp), keys in zip(jobs, job_keys, strict=True)
@@ -271,7 +282,8 @@ def _generate(
             ItemResult(suite.name, sample, 0, keys[0], have[keys[0]], {})
             for (suite, sample), keys in zip(jobs, job_keys, strict=True)
         ]
-    return answers, identities
+    labels = [e.label for e in entries]  # the report's order, not the generation order
+    return {k: answers[k] for k in labels}, {k: identities[k] for k in labels}
 
 
 def _score(

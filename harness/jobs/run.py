@@ -28,7 +28,13 @@ from harness.core.records import (
     Sample,
 )
 from harness.core.store import ResultsStore, content_key
-from harness.engines.base import Engine, EngineConfig, PromptTooLongError, StreamingEngine
+from harness.engines.base import (
+    Engine,
+    EngineConfig,
+    PromptTooLongError,
+    StreamingEngine,
+    release,
+)
 from harness.engines.factory import create_engine
 from harness.engines.ray_engine import RayShardedEngine
 from harness.jobs.run_outputs import write_outputs
@@ -331,8 +337,7 @@ def run(config: RunConfig, progress: Progress | None = None) -> RunResult:
                 engine, store, jobs, config.params, progress
             )
         finally:
-            if isinstance(engine, RayShardedEngine):
-                engine.close()  # the replicas' models are not needed for scoring
+            release(engine)  # the model is not needed for scoring (a local judge may load one)
         items = [
             ItemResult(suite.name, sample, i, key, have[key], {})
             for (suite, sample), keys in zip(jobs, job_keys, strict=True)

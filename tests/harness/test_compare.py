@@ -176,6 +176,37 @@ def test_compare_scorecard_equals_each_models_own_run(tmp_path: Path, scripted) 
     assert 'id="scorecard"' in page and 'id="tradeoff"' not in page and "harmful compliance" not in page
 
 
+def test_compare_holds_one_model_at_a_time(tmp_path: Path, scripted) -> None:
+    """Entries sharing an engine are generated together and each engine is closed after its
+    last entry, before the next loads (a GPU fits one vLLM model); the report keeps the
+    order the models were given in."""
+    scripted.settings = {"suffix_by_model": {"good": " GOOD"}}
+    out = tmp_path / "cmp"
+    with FakeEndpoint(reply=prefers_good) as ep:
+        result = runner.invoke(
+            app,
+            ["compare", "--model", "base=plain", "--model", "good=good", "--model",
+             "hot=plain@temperature=1.0", "--baseline", "base", "--suite", "helpful-smoke",
+             "--limit", "3", "--engine", "scripted", "--judge", "openai:judge",
+             "--judge-base-url", ep.url, "--scorers", "none", "--out", str(out)],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert [e for i, e in enumerate(scripted.events) if e != scripted.events[i - 1]] == [
+        ("create", "plain"),
+        ("generate", "plain"),  # base, then hot, on the same engine
+        ("close", "plain"),
+        ("create", "good"),
+        ("generate", "good"),
+        ("close", "good"),
+    ]
+    assert scripted.events.count(("generate", "plain")) == 2 * scripted.events.count(
+        ("generate", "good")
+    )
+    payload = json.loads((out / "winrates.json").read_text())
+    assert [r["model"] for r in payload["models"]] == ["base", "good", "hot"]
+    assert list(payload["manifest"]["models"]) == ["base", "good", "hot"]
+
+
 def test_failed_judgments_exit_3_and_resume(tmp_path: Path, scripted) -> None:
     scripted.settings = {"suffix_by_model": {"good": " GOOD"}}
     with FakeEndpoint(reply=prefers_good, fault_rates={"401": 0.2}, seed=2) as ep:

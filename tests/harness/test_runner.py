@@ -62,6 +62,14 @@ def test_identical_rerun_is_served_from_the_store(tmp_path: Path, scripted) -> N
     assert third.generated == 24
 
 
+def test_the_model_is_freed_once_generation_is_done(tmp_path: Path, scripted) -> None:
+    """Scoring (a local judge may load a model of its own) starts after the engine closed."""
+    run(config(tmp_path))
+    assert scripted.events[0] == ("create", "scripted-model")
+    assert scripted.events[-1] == ("close", "scripted-model")
+    assert scripted.events.count(("generate", "scripted-model")) == 3  # 24 prompts by 10
+
+
 def test_failed_items_are_recorded_not_cached_and_retried(tmp_path: Path, scripted) -> None:
     scripted.settings = {"error_prompts": {"What is 17 multiplied by 23?"}}
     result = run(config(tmp_path))

@@ -41,6 +41,15 @@ def test_batched_greedy_equals_batch_size_one(smollm2_engine: TransformersEngine
     assert all(c[0].text.strip() for c in batched)
 
 
+def test_close_frees_the_model_and_a_later_call_loads_it_again(smollm2_dir) -> None:
+    engine = TransformersEngine(EngineConfig(model=str(smollm2_dir)))
+    params = GenerationParams(max_new_tokens=8)
+    before = engine.generate(chats(2), params)
+    engine.close()
+    assert engine._model is None and engine._tok is None
+    assert engine.generate(chats(2), params) == before
+
+
 def test_token_counts_and_finish_reasons(smollm2_engine: TransformersEngine) -> None:
     prompts = [
         [Message(role="user", content="What is the capital of France? Answer briefly.")],

@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -110,6 +111,46 @@ def test_vllm_applies_an_adapter_as_transformers_does(
     answers = run_answers(out)
     assert answers == transformers_answers(smollm2_dir, 24, random_adapter)
     assert answers != transformers_answers(smollm2_dir, 24)  # the adapter was applied
+
+
+def test_vllm_compare_holds_one_model_at_a_time(
+    tmp_path: Path, smollm2_dir: Path, random_adapter: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`harness compare --engine vllm` of a model and the model with an adapter: the first
+    engine is shut down (its engine-core process gone) before the second loads, as one GPU
+    needs, and each contestant's answers equal the transformers engine's."""
+    import multiprocessing
+
+    from harness.engines.factory import create_engine as real_create
+    from tests.support.fake_endpoint import FakeEndpoint
+
+    made: list[Any] = []
+
+    def create_engine(kind: str, config: EngineConfig) -> Any:
+        assert all(e._llm is None for e in made), "an earlier vLLM model is still loaded"
+        assert not multiprocessing.active_children(), "an engine-core process is still running"
+        made.append(real_create(kind, config))
+        return made[-1]
+
+    monkeypatch.setattr("harness.jobs.compare.create_engine", create_engine)
+    out = tmp_path / "cmp"
+    with FakeEndpoint(reply=lambda messages: "[[A]]") as judge:
+        args = [
+            *("compare", "--engine", "vllm", "--model", f"base={smollm2_dir}"),
+            *("--adapter", f"tuned={random_adapter}", "--baseline", "base", *SUITE),
+            *("--max-new-tokens", "24", "--judge", "openai:judge", "--judge-base-url", judge.url),
+            *("--scorers", "none", "--bootstrap", "100", "--out", str(out)),
+            *("--engine-option", "max_model_len=2048"),
+        ]
+        result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert len(made) == 2 and all(e._llm is None for e in made)
+    assert not multiprocessing.active_children()
+    judged = [json.loads(line) for line in (out / "judgments.jsonl").read_text().splitlines()]
+    assert [j["response_a"] for j in judged] == transformers_answers(smollm2_dir, 24)
+    assert [j["response_b"] for j in judged] == transformers_answers(
+        smollm2_dir, 24, random_adapter
+    )
 
 
 def free_port() -> int:
