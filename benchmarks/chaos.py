@@ -41,9 +41,10 @@ def endpoint(*args: str) -> tuple[subprocess.Popen[str], str]:
 
 def kill_cycles(args: argparse.Namespace, work: Path, env: dict[str, str]) -> None:
     """`kill -9` a run against a loopback endpoint at random moments, then let it finish;
-    count the items lost and duplicated."""
+    count the items lost and duplicated, and the answered completions asked again."""
     rng = random.Random(args.seed)
-    server, url = endpoint("--latency", str(args.latency))
+    log = work / "generated.jsonl"
+    server, url = endpoint("--latency", str(args.latency), "--log", str(log))
     cmd = [
         sys.executable,
         "-m",
@@ -81,7 +82,14 @@ def kill_cycles(args: argparse.Namespace, work: Path, env: dict[str, str]) -> No
     items = [json.loads(line) for line in (work / "run" / "items.jsonl").read_text().splitlines()]
     keys = [(r["suite"], r["id"]) for r in items]
     expected = 75
+    answered = [json.loads(line)["prompt"] for line in log.read_text().splitlines()]
+    again = len(answered) - len(set(answered))
     print(f"kill/resume cycles survived: {survived}; final run exit status {final.returncode}")
+    print(
+        f"generation: {len(answered)} answers from the endpoint for {len(set(answered))} "
+        f"prompts: {again} answered completion(s) asked again (lost in flight; at most 2 per "
+        "kill at concurrency 2)"
+    )
     print(
         f"items: {len(set(keys))} of {expected}; lost {expected - len(set(keys))}; duplicated {len(keys) - len(set(keys))}"
     )
