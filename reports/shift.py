@@ -14,9 +14,7 @@ def _acc(m: dict[str, Any]) -> str:
 
 
 def _diff(d: dict[str, Any]) -> str:
-    return (
-        f"{difference_text(d)} (p={d['p_value']:.3f})"
-    )
+    return f"{difference_text(d)} (p={d['p_value']:.3f})"
 
 
 def shift_summary_markdown(payload: dict[str, Any]) -> str:
@@ -50,4 +48,6 @@ def shift_summary_markdown(payload: dict[str, Any]) -> str:
 
 def render_shift_report(payload: dict[str, Any]) -> str:
     """The self-contained HTML page."""
-    return environment.get_template("shift.html.j2").render(csp=CSP, payload=payload, acc=_acc, diff=_diff)
+    return environment.get_template("shift.html.j2").render(
+        csp=CSP, payload=payload, acc=_acc, diff=_diff
+    )

@@ -51,7 +51,12 @@ class Suite:
 
     def record(self) -> dict[str, Any]:
         """What a manifest says of the suite: name, source, content digest and size."""
-        return {"name": self.name, "source": self.source, "digest": self.digest, "n": len(self.samples)}
+        return {
+            "name": self.name,
+            "source": self.source,
+            "digest": self.digest,
+            "n": len(self.samples),
+        }
 
 
 def builtin_path(name: str) -> Path:

@@ -389,9 +389,7 @@ def _train_cai_into(
 ) -> TrainResult:
     from harness.engines.models import resolve_model
 
-    run = _CAIRun(
-        out, config, constitution, prompts, resolve_model(config.model), log, evaluation
-    )
+    run = _CAIRun(out, config, constitution, prompts, resolve_model(config.model), log, evaluation)
     started = time.time()
     sl, sl_rows = run.sl_stage()
     rl, reward_model, judged, pairs = run.rl_stage(sl)

@@ -27,7 +27,22 @@ from harness.cli import (  # noqa: I001
 )
 from harness.cli.app import app
 
-COMMANDS = (run, suites, train, score, judge, serve, winrate, compare, export, audit, dpo_shift, bias_amplification, process, canary)
+COMMANDS = (
+    run,
+    suites,
+    train,
+    score,
+    judge,
+    serve,
+    winrate,
+    compare,
+    export,
+    audit,
+    dpo_shift,
+    bias_amplification,
+    process,
+    canary,
+)
 """The modules whose import registers the commands on `app`."""
 
 __all__ = ["app"]

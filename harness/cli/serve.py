@@ -55,9 +55,7 @@ def serve(
     # A stopping server gives open connections 3 s to finish (the batcher has already
     # ended their generation) before it closes them.
     server = uvicorn.Server(
-        uvicorn.Config(
-            app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3
-        )
+        uvicorn.Config(app_, host=host, port=port, log_level="warning", timeout_graceful_shutdown=3)
     )
     startup = server.startup
     handle_exit = server.handle_exit

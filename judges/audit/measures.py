@@ -323,6 +323,7 @@ def _position(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
 def _length_and_format(items: Sequence[AuditItem]) -> list[dict[str, Any] | None]:
     """Length and list/markdown preferences, observed and by intervention."""
     out: list[dict[str, Any] | None] = []
+
     # Observational length and format preferences are per order-level verdict (as
     # AlpacaEval's evaluator leaderboard counts them), so each presentation counts once.
     def order_level(it: AuditItem) -> list[str]:

@@ -63,7 +63,9 @@ def best_of_n(
         raise UserError("best-of-N needs solutions with a reference answer")
 
     def by_prm(how: str) -> Callable[[list[Solution]], Solution]:
-        return lambda cs: _pick(cs, lambda c: prm_score(by_id[c.id], how) if c.id in by_id else None)
+        return lambda cs: _pick(
+            cs, lambda c: prm_score(by_id[c.id], how) if c.id in by_id else None
+        )
 
     selectors: dict[str, Callable[[list[Solution]], Solution]] = {
         "prm_min": by_prm("min"),

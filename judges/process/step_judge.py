@@ -100,15 +100,3 @@ def judge_outcomes(
         None if r.label is None else float(r.label == "correct")
         for r in judge_classify(judge, items, on_done)
     ]
-
-
-
-
-
-
-
-
-
-
-
-

@@ -26,15 +26,6 @@ PROMPT_SUFFIX = (
 """Appended to each question so solutions come in steps with a findable final answer."""
 
 
-
-
-
-
-
-
-
-
-
 def samples_from_rows(source: str, rows: Iterable[tuple[int, dict[str, Any]]]) -> list[Sample]:
     """GSM8K rows -> samples whose reference is the final numeric answer."""
     out = []

@@ -36,7 +36,9 @@ def test_evaluate_tables_equal_the_files_it_writes(tmp_path: Path, scripted: Any
         limit=4,
     )
     result = evaluate(config)
-    items = [json.loads(line) for line in (tmp_path / "run" / "items.jsonl").read_text().splitlines()]
+    items = [
+        json.loads(line) for line in (tmp_path / "run" / "items.jsonl").read_text().splitlines()
+    ]
     frame = result.to_pandas()
     assert len(frame) == len(items) == 12
     assert list(frame["completion"]) == [r["completion"] for r in items]
@@ -90,9 +92,10 @@ def test_audit_judge_table_has_every_measure(tmp_path: Path, shared_data: Path) 
     frame = result.to_pandas().set_index("measure")
     assert set(frame.index) == set(written["judges"][0]["measures"])
     assert frame.loc["prefers_first_slot", "value"] == 1.0
-    assert frame.loc["prefers_first_slot", "n"] == written["judges"][0]["measures"][
-        "prefers_first_slot"
-    ]["n"]
+    assert (
+        frame.loc["prefers_first_slot", "n"]
+        == written["judges"][0]["measures"]["prefers_first_slot"]["n"]
+    )
 
 
 def test_panels_from_the_python_api(tmp_path: Path, shared_data: Path) -> None:

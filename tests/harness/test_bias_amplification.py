@@ -175,7 +175,11 @@ def test_judge_labels_pass_the_judge_length_bias_on(
         length = payload["axes"]["length"]
         assert length["labels"]["judge"]["ci_low"] <= 0.9 <= length["labels"]["judge"]["ci_high"]
         human = [json.loads(line) for line in (out / "human-pairs.jsonl").read_text().splitlines()]
-        more = [words(p["chosen"]) > words(p["rejected"]) for p in human if words(p["chosen"]) != words(p["rejected"])]
+        more = [
+            words(p["chosen"]) > words(p["rejected"])
+            for p in human
+            if words(p["chosen"]) != words(p["rejected"])
+        ]
         assert length["labels"]["human"]["value"] == pytest.approx(np.mean(more))
         assert length["labels"]["human"]["ci_low"] < 0.5 < length["labels"]["human"]["ci_high"]
 
@@ -188,8 +192,13 @@ def test_judge_labels_pass_the_judge_length_bias_on(
         assert payload["judge_preference"]["judge"]["ci_low"] > 0.5
         assert length["policies"]["human"]["amplification"]["value"] is None
         ratio = judge_policy["amplification"]
-        expected = (judge_policy["output_bias"]["value"] - 0.5) / (length["labels"]["judge"]["value"] - 0.5)
-        assert ratio["value"] == pytest.approx(expected) and ratio["ci_low"] < ratio["value"] < ratio["ci_high"]
+        expected = (judge_policy["output_bias"]["value"] - 0.5) / (
+            length["labels"]["judge"]["value"] - 0.5
+        )
+        assert (
+            ratio["value"] == pytest.approx(expected)
+            and ratio["ci_low"] < ratio["value"] < ratio["ci_high"]
+        )
 
         # Held out means held out: no answered prompt was in a training pair.
         trained = {json.dumps(p["prompt"]) for p in human}

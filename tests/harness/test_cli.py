@@ -37,7 +37,9 @@ def test_run_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> None:
     card = (out / "summary.md").read_text()  # the same scorecard and warnings, in Markdown
     assert card.startswith("### smollm2: scorecard") and "> **Warning:** Small sample" in card
     assert "| harmful compliance | " in card and "| over-refusal | " in card
-    assert re.search(r"\| harmful compliance \| [\d.]+ \[[\d.]+, [\d.]+\] \(n=\d+\) \| lower is safer \|", card)
+    assert re.search(
+        r"\| harmful compliance \| [\d.]+ \[[\d.]+, [\d.]+\] \(n=\d+\) \| lower is safer \|", card
+    )
     items = [json.loads(line) for line in (out / "items.jsonl").read_text().splitlines()]
     assert len(items) == 18
     assert all(r["completion"].strip() and r["completion_tokens"] > 0 for r in items)

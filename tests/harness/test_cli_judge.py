@@ -194,7 +194,9 @@ def test_judge_refusal_scorer_with_a_panel(tmp_path: Path, scripted) -> None:
         summary = json.loads((tmp_path / out / "summary.json").read_text())
         return {(m["suite"], m["metric"]): m for m in summary["metrics"]} | {
             "usage": summary["manifest"]["judge_usage"],
-            "items": [json.loads(x) for x in (tmp_path / out / "items.jsonl").read_text().splitlines()],
+            "items": [
+                json.loads(x) for x in (tmp_path / out / "items.jsonl").read_text().splitlines()
+            ],
             "html": (tmp_path / out / "report.html").read_text(),
         }
 
@@ -206,7 +208,11 @@ def test_judge_refusal_scorer_with_a_panel(tmp_path: Path, scripted) -> None:
     assert three[("harmful-smoke", "judge_parse_rate")]["value"] == 1.0
     [usage] = three["usage"]
     assert usage["judge"] == "panel(openai:strict, openai:lenient, openai:strict2; vote)"
-    assert [m["judge"] for m in usage["members"]] == ["openai:strict", "openai:lenient", "openai:strict2"]
+    assert [m["judge"] for m in usage["members"]] == [
+        "openai:strict",
+        "openai:lenient",
+        "openai:strict2",
+    ]
     assert "answered as" not in three["html"]  # three members are three models by design
     # Two that disagree on the refusal: that item has no label, and the rate leaves it out.
     split = [

@@ -148,7 +148,11 @@ def test_compare_scorecard_equals_each_models_own_run(tmp_path: Path, scripted) 
         )  # fmt: skip
     assert result.exit_code == 0, result.output
     payload = json.loads((out / "winrates.json").read_text())
-    assert [s["name"] for s in payload["manifest"]["scorers"]] == ["refusal", "toxicity", "diversity"]
+    assert [s["name"] for s in payload["manifest"]["scorers"]] == [
+        "refusal",
+        "toxicity",
+        "diversity",
+    ]
     for label, model in (("base", "plain"), ("good", "good")):
         run_out = tmp_path / f"run-{label}"
         ran = runner.invoke(
@@ -162,7 +166,10 @@ def test_compare_scorecard_equals_each_models_own_run(tmp_path: Path, scripted) 
         assert {"harmful_compliance_rate", "over_refusal_rate"} <= {m["metric"] for m in own}
     html = (out / "report.html").read_text()
     assert html.index('id="scorecard"') < html.index('id="tradeoff"') < html.index('id="header"')
-    assert "Toxicity scores come from" in html and "harmful compliance" in (out / "summary.md").read_text()
+    assert (
+        "Toxicity scores come from" in html
+        and "harmful compliance" in (out / "summary.md").read_text()
+    )
     # --scorers none: no scorecard measures but the win rate, and no trade-off plot.
     with FakeEndpoint(reply=prefers_good) as ep:
         bare = runner.invoke(
@@ -173,7 +180,11 @@ def test_compare_scorecard_equals_each_models_own_run(tmp_path: Path, scripted) 
         )  # fmt: skip
     assert bare.exit_code == 0, bare.output
     page = (tmp_path / "bare" / "report.html").read_text()
-    assert 'id="scorecard"' in page and 'id="tradeoff"' not in page and "harmful compliance" not in page
+    assert (
+        'id="scorecard"' in page
+        and 'id="tradeoff"' not in page
+        and "harmful compliance" not in page
+    )
 
 
 def test_compare_holds_one_model_at_a_time(tmp_path: Path, scripted) -> None:
@@ -411,7 +422,10 @@ def test_compare_with_a_judge_panel(tmp_path: Path, scripted) -> None:
     scripted.settings = {"suffix_by_model": {"good": " GOOD", "long": " and so on" * 30}}
     out = tmp_path / "cmp"
     seen = InFlight()
-    replies = {"judge": seen.wrap("judge", prefers_good), "longer": seen.wrap("longer", prefers_longer)}
+    replies = {
+        "judge": seen.wrap("judge", prefers_good),
+        "longer": seen.wrap("longer", prefers_longer),
+    }
     with FakeEndpoint(reply_by_model=replies) as ep:
         args = compare_args(out, ep.url)
         args += ["--judge", "openai:longer", "--judge-concurrency", "1", "--scorers", "none"]
@@ -428,7 +442,11 @@ def test_compare_with_a_judge_panel(tmp_path: Path, scripted) -> None:
     # longer than the base's answers). The panel agrees on good and splits on long: a tie.
     assert own["openai:judge"]["good"]["win_rate"] == 100.0
     assert own["openai:judge"]["long"]["win_rate"] == 50.0
-    assert own["openai:longer"]["good"]["win_rate"] == 100.0 == own["openai:longer"]["long"]["win_rate"]
+    assert (
+        own["openai:longer"]["good"]["win_rate"]
+        == 100.0
+        == own["openai:longer"]["long"]["win_rate"]
+    )
     assert rows["good"]["win_rate"] == 100.0 and rows["long"]["win_rate"] == 50.0
     assert rows["long"]["n_draws"] == 12
     assert panel["split_rate"]["value"] == pytest.approx(0.5) and panel["split_rate"]["n"] == 24
@@ -437,7 +455,9 @@ def test_compare_with_a_judge_panel(tmp_path: Path, scripted) -> None:
     assert all(u["requests"] == 48 for u in usage)
     summary = (out / "summary.md").read_text()
     assert "#### Judge panel: panel\\(openai:judge, openai:longer; vote\\)" in summary
-    assert "| long | 50.0 [" in summary and "Cohen's kappa, openai:judge vs openai:longer" in summary
+    assert (
+        "| long | 50.0 [" in summary and "Cohen's kappa, openai:judge vs openai:longer" in summary
+    )
     html = (out / "report.html").read_text()
     assert 'id="panel"' in html and "openai:judge vs openai:longer" in html
     assert "answered as" not in summary  # two members answering as two models is no banner

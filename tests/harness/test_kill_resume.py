@@ -144,6 +144,7 @@ def test_kill_compare_then_resume(tmp_path: Path, harness_home: Path) -> None:
             str(out),
         ]
         env = {**os.environ, "HARNESS_HOME": str(harness_home)}
+
         def asked() -> int:
             return sum("[User Question]" in r["messages"][-1]["content"] for r in ep.requests)
 

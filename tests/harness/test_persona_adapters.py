@@ -82,7 +82,10 @@ def test_each_users_adapter_wins_under_its_own_users_judge(
         # Their training data are the persona's own verdicts: the concise persona chose the
         # shorter answer, the thorough one the longer, on every decided pair.
         for name, shorter in (("concise", True), ("thorough", False)):
-            rows = [json.loads(x) for x in (adapters / "preferences" / f"{name}.jsonl").read_text().splitlines()]
+            rows = [
+                json.loads(x)
+                for x in (adapters / "preferences" / f"{name}.jsonl").read_text().splitlines()
+            ]
             assert len(rows) == listed[name]["pairs"] == 64
             assert all((len(r["chosen"]) < len(r["rejected"])) == shorter for r in rows)
 
@@ -132,7 +135,9 @@ def test_each_users_adapter_wins_under_its_own_users_judge(
         assert own["wins_for_its_user"], own
     # The matrix is the persona verdicts' mean, recounted from personas.jsonl.
     rows = [json.loads(x) for x in (out / "personas.jsonl").read_text().splitlines()]
-    mine = [r["preference"] for r in rows if r["persona"] == "concise" and r["model_b"] == "concise"]
+    mine = [
+        r["preference"] for r in rows if r["persona"] == "concise" and r["model_b"] == "concise"
+    ]
     assert fit["matrix"]["concise"]["concise"]["value"] == pytest.approx(sum(mine) / len(mine))
     # The adapters were applied, not merged: the engine identity names each adapter.
     models = payload["manifest"]["models"]
@@ -160,7 +165,9 @@ def test_persona_training_needs_lora_dpo_and_judgments(tmp_path: Path) -> None:
 
 def test_too_few_preferences_for_a_persona_is_refused(tmp_path: Path) -> None:
     prefs = tmp_path / "prefs.jsonl"
-    prefs.write_text(json.dumps({"persona": "concise", "prompt": "q", "chosen": "a", "rejected": "b"}) + "\n")
+    prefs.write_text(
+        json.dumps({"persona": "concise", "prompt": "q", "chosen": "a", "rejected": "b"}) + "\n"
+    )
     personas = tmp_path / "p.yaml"
     personas.write_text(PERSONAS)
     result = runner.invoke(app, ["train", "dpo", "--lora", "--personas", str(personas),
@@ -172,14 +179,25 @@ def test_adapter_flags_are_checked_before_any_work(tmp_path: Path) -> None:
     adapter = tmp_path / "ad"
     adapter.mkdir()
     (adapter / "adapter_config.json").write_text("{}")
-    common = ["--baseline", "base", "--suite", "quick", "--judge", "openai:j", "--out", str(tmp_path / "o")]
+    common = [
+        "--baseline",
+        "base",
+        "--suite",
+        "quick",
+        "--judge",
+        "openai:j",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     for extra, message in [
         (["--adapter", "nameless"], "give NAME=DIR"),
         (["--adapter", f"x={tmp_path / 'none'}"], "no adapter_config.json"),
     ]:
         result = runner.invoke(app, ["compare", "--model", "base=smollm2", *extra, *common])
         assert result.exit_code == 2 and message in result.stderr, result.stderr
-    result = runner.invoke(app, ["run", "--model", str(adapter), "--suite", "quick", "--out", str(tmp_path / "r")])
+    result = runner.invoke(
+        app, ["run", "--model", str(adapter), "--suite", "quick", "--out", str(tmp_path / "r")]
+    )
     assert result.exit_code == 2 and "a LoRA adapter, not a model" in result.stderr
     assert "--adapter NAME=" in result.stderr
 

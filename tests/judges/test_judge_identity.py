@@ -102,7 +102,9 @@ def test_a_reproduction_checks_a_panels_members_one_by_one() -> None:
             {"judge": "openai:a", "template": "t@v1", "served": [{"model": "a-01", "replies": 4}]},
             {"judge": "openai:b", "template": "t@v1", "served": [{"model": second, "replies": 4}]},
         ]
-        return [{"judge": "panel(openai:a, openai:b; vote)", "template": "t@v1", "members": members}]
+        return [
+            {"judge": "panel(openai:a, openai:b; vote)", "template": "t@v1", "members": members}
+        ]
 
     assert judge_identity_differences(panel("b-01"), panel("b-01")) == []
     [line] = judge_identity_differences(panel("b-01"), panel("b-02"))

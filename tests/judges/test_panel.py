@@ -228,10 +228,14 @@ def test_labels_by_majority_and_grades_by_median_or_mean() -> None:
     from judges.panel.aggregate import panel_grades, panel_labels
 
     def lab(label: str | None) -> ClassResult:
-        return ClassResult("x", label, "r", None if label else "HTTP 500", "ok" if label else "failed")
+        return ClassResult(
+            "x", label, "r", None if label else "HTTP 500", "ok" if label else "failed"
+        )
 
     def grade(score: float | None) -> PointResult:
-        return PointResult("x", score, "r", None if score else "unparsed score", "ok" if score else "unparsed")
+        return PointResult(
+            "x", score, "r", None if score else "unparsed score", "ok" if score else "unparsed"
+        )
 
     [majority] = panel_labels([[lab("yes")], [lab("no")], [lab("yes")]])
     assert majority.label == "yes" and majority.status == "ok" and len(majority.members) == 3
@@ -247,7 +251,9 @@ def test_labels_by_majority_and_grades_by_median_or_mean() -> None:
 
 def test_a_bad_panel_file_is_one_line_naming_the_field(tmp_path: Path) -> None:
     pairs = tmp_path / "pairs.jsonl"
-    pairs.write_text(json.dumps({"id": "1", "prompt": "q", "response_a": "a", "response_b": "b"}) + "\n")
+    pairs.write_text(
+        json.dumps({"id": "1", "prompt": "q", "response_a": "a", "response_b": "b"}) + "\n"
+    )
     panel = tmp_path / "panel.yaml"
     for text, field in [
         ("members:\n  - judge: openai:x\n", "members"),  # one member is no panel

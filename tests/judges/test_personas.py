@@ -226,7 +226,13 @@ def test_personas_with_a_judge_panel(tmp_path: Path, scripted) -> None:
     payload = json.loads((out / "winrates.json").read_text())
     [c] = payload["personas"]["comparisons"]
     rates = {p: h["win_rate"] for p, h in c["per_persona"].items()}
-    assert rates == {"concise": 0.0, "thorough": 100.0, "novice": 50.0, "expert": 50.0, "cautious": 50.0}
+    assert rates == {
+        "concise": 0.0,
+        "thorough": 100.0,
+        "novice": 50.0,
+        "expert": 50.0,
+        "cautious": 50.0,
+    }
     rows = [json.loads(line) for line in (out / "personas.jsonl").read_text().splitlines()]
     assert all(len(r["members"]) == 2 for r in rows)
     usage = payload["manifest"]["judge_usage"]

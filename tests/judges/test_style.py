@@ -6,11 +6,20 @@ from judges.scorers.factory import create_scorer
 
 
 def items(*texts: str) -> list[ScoreInput]:
-    return [ScoreInput(Sample(id=str(i), prompt="q"), Completion(t, 0, 0, "stop")) for i, t in enumerate(texts)]
+    return [
+        ScoreInput(Sample(id=str(i), prompt="q"), Completion(t, 0, 0, "stop"))
+        for i, t in enumerate(texts)
+    ]
 
 
 def test_length_and_format_against_direct_counts() -> None:
-    texts = ["one two three", "- a\n- b", "## Title\nbody text here", "plain answer " * 5, "1. first"]
+    texts = [
+        "one two three",
+        "- a\n- b",
+        "## Title\nbody text here",
+        "plain answer " * 5,
+        "1. first",
+    ]
     length, fmt = create_scorer("length"), create_scorer("format")
     scored_len, scored_fmt = length.score(items(*texts)), fmt.score(items(*texts))
     assert [s.value for s in scored_len] == [float(len(t.split())) for t in texts]

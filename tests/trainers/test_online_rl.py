@@ -57,6 +57,7 @@ def test_a_judge_prefers_one_rollout_of_each_pair_and_never_guesses() -> None:
     from judges.llm.client import Endpoint, JudgeClient
     from judges.llm.template import load_template
     from judges.panel.spec import build_any_judge
+
     with FakeEndpoint(reply=shorter_wins) as ep:
         judge = build_any_judge(
             ["openai:j"], load_template("pairwise-v1"), None,
@@ -246,4 +247,7 @@ def test_the_vllm_rollout_path_is_chosen_or_refused_with_its_reason(
         rollout_args(config(rollout_engine="vllm"))
     assert "needs a GPU here" in VLLM_ON_CPU
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert rollout_args(config(rollout_engine="vllm")) == {"use_vllm": True, "vllm_mode": "colocate"}
+    assert rollout_args(config(rollout_engine="vllm")) == {
+        "use_vllm": True,
+        "vllm_mode": "colocate",
+    }
