@@ -69,7 +69,7 @@ class ProcessConfig:
 def _generated(
     config: ProcessConfig, store: ResultsStore, progress: Progress
 ) -> tuple[list[Solution], dict[str, Any]]:
-    from harness.engines.base import EngineConfig
+    from harness.engines.base import EngineConfig, release
     from harness.engines.factory import create_engine
     from harness.jobs.run import apply_limit
     from suites import load_suites
@@ -90,7 +90,10 @@ def _generated(
         max_new_tokens=config.max_new_tokens,
         seed=config.seed,
     )
-    have, job_keys, _, _ = generate_stage(engine, store, jobs, params, progress)
+    try:
+        have, job_keys, _, _ = generate_stage(engine, store, jobs, params, progress)
+    finally:
+        release(engine)  # the step judge may load a model of its own
     solutions = []
     for (_, sample), keys in zip(jobs, job_keys, strict=True):
         for k, key in enumerate(keys):

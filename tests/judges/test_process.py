@@ -221,3 +221,17 @@ def test_process_on_the_embedded_model(tmp_path: Path, smollm2_dir: Path) -> Non
     payload = json.loads((out / "process.json").read_text())
     assert payload["best_of_n"]["questions"] == 2
     assert payload["manifest"]["model"]["params"]["n"] == 2
+
+
+def test_the_generating_model_is_freed_before_judging(tmp_path: Path, scripted) -> None:
+    """The step judge may load a model of its own: the candidates' engine is closed once
+    they are generated."""
+    with FakeEndpoint(reply=scripted_judge) as ep:
+        result = runner.invoke(
+            app,
+            ["process", "--model", "m", "--engine", "scripted", "--suite", "math-smoke",
+             "--limit", "2", "--n", "2", "--judge", "openai:j", "--judge-base-url", ep.url,
+             "--out", str(tmp_path / "prm")],
+        )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert scripted.events == [("create", "m"), ("generate", "m"), ("close", "m")]
