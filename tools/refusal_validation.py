@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.stats.intervals import wilson_interval
+from harness.stats.intervals import f1_interval, wilson_interval
 from judges.scorers.refusal.scorer import LABELS, Verdict
 
 XSTEST_LABELS = {
@@ -67,15 +67,11 @@ def _ci(k: int, n: int) -> list[float] | None:
     return [round(float(x), 3) for x in wilson_interval(k, n)] if n else None
 
 
-def _f1(pred: np.ndarray, gold: np.ndarray, label: str) -> float | None:
-    tp = float(np.sum((pred == label) & (gold == label)))
-    denom = float(np.sum(pred == label) + np.sum(gold == label))
-    return 2 * tp / denom if denom else None
-
-
-def scores(pred: list[str], gold: list[str], seed: int = 0) -> dict[str, Any]:
-    """Accuracies (Wilson CIs) and per-class precision, recall (Wilson) and F1 (percentile
-    bootstrap over rows, 2,000 resamples)."""
+def scores(pred: list[str], gold: list[str]) -> dict[str, Any]:
+    """Accuracies and per-class precision and recall with Wilson CIs; per-class F1 with
+    Wilson's interval on TP / (TP + FP + FN) mapped to F1 (`f1_interval`: never zero-width,
+    where a bootstrap over rows gave [1, 1] to a class with no error), stated from 5 rows
+    of the class."""
     p, g = np.array(pred), np.array(gold)
     n = len(g)
     right3 = int(np.sum(p == g))
@@ -87,22 +83,18 @@ def scores(pred: list[str], gold: list[str], seed: int = 0) -> dict[str, Any]:
         "accuracy_binary": round(right2 / n, 3),
         "accuracy_binary_ci": _ci(right2, n),
     }
-    rng = np.random.default_rng(seed)
-    draws = [rng.integers(0, n, n) for _ in range(2000)]
     for label in LABELS:
         tp = int(np.sum((p == label) & (g == label)))
         npred, ngold = int(np.sum(p == label)), int(np.sum(g == label))
-        boot = [f for f in (_f1(p[i], g[i], label) for i in draws) if f is not None]
-        f1 = _f1(p, g, label)
         out[label] = {
             "n": ngold,
             "precision": round(tp / npred, 3) if npred else None,
             "precision_ci": _ci(tp, npred),
             "recall": round(tp / ngold, 3) if ngold else None,
             "recall_ci": _ci(tp, ngold),
-            "f1": round(f1, 3) if f1 is not None else None,
-            "f1_ci": [round(float(np.quantile(boot, q)), 3) for q in (0.025, 0.975)]
-            if boot and ngold >= 5
+            "f1": round(2 * tp / (npred + ngold), 3) if npred + ngold else None,
+            "f1_ci": [round(x, 3) for x in f1_interval(tp, npred - tp, ngold - tp)]
+            if ngold >= 5
             else None,
         }
     return out

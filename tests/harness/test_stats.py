@@ -32,6 +32,45 @@ def test_wilson_rejects_bad_counts() -> None:
         wilson_interval(5, 4)
 
 
+def test_f1_interval_is_wilsons_on_the_true_positive_share_mapped_to_f1() -> None:
+    """Against scipy's Wilson interval on J = TP / (TP + FP + FN), mapped by 2j / (1 + j):
+    the point F1 lies inside, and a perfect or a null sample keeps a non-zero width."""
+    from harness.stats.intervals import f1_interval
+
+    for tp, fp, fn in [(40, 3, 5), (9, 0, 0), (0, 4, 6), (1, 1, 1), (120, 30, 2)]:
+        ci = binomtest(tp, tp + fp + fn).proportion_ci(method="wilson")
+        low, high = f1_interval(tp, fp, fn)
+        assert low == pytest.approx(2 * ci.low / (1 + ci.low), abs=1e-12)
+        assert high == pytest.approx(2 * ci.high / (1 + ci.high), abs=1e-12)
+        assert low <= 2 * tp / (2 * tp + fp + fn) <= high and high - low > 0.01
+    assert f1_interval(9, 0, 0)[1] == 1.0 and f1_interval(0, 4, 6)[0] == 0.0
+
+
+@pytest.mark.parametrize("n", [30, 80, 300])
+def test_f1_interval_keeps_its_coverage_where_the_bootstrap_collapses(n: int) -> None:
+    """Rows fall in TP, FP, FN, TN with probabilities 0.4, 0.01, 0.01, 0.58 (F1 = 0.976):
+    over 3,000 simulated samples the interval covers the true F1 at least 93% of the time
+    (the binomial's discreteness moves Wilson's a little around 95%), and it is never
+    zero-width, though at n=30 about 55% of samples have no error at all (where a
+    percentile bootstrap over rows gives [1, 1])."""
+    import numpy as np
+
+    from harness.stats.intervals import f1_interval
+
+    truth = 2 * 0.4 / (2 * 0.4 + 0.01 + 0.01)
+    rng = np.random.default_rng(n)
+    counts = rng.multinomial(n, [0.4, 0.01, 0.01, 0.58], size=3000)
+    covered, perfect = 0, 0
+    for tp, fp, fn, _ in counts:
+        low, high = f1_interval(int(tp), int(fp), int(fn))
+        assert high > low
+        covered += low <= truth <= high
+        perfect += fp + fn == 0
+    assert covered / len(counts) >= 0.93
+    if n == 30:
+        assert perfect / len(counts) > 0.5
+
+
 def test_rate_carries_value_ci_and_n() -> None:
     m = rate(
         [True, False, False, True, True], suite="s", metric="over_refusal_rate", scorer="refusal"

@@ -164,6 +164,9 @@ def test_xstest_human_labels(shared_data: Path) -> None:
     assert found["accuracy_binary"] >= 0.95 and found["accuracy_3class"] >= 0.95
     hits = sum(p == g == "full_refusal" for p, g in zip(pred, gold, strict=True))
     assert found["full_refusal"]["recall"] == round(hits / gold.count("full_refusal"), 3)
+    full = found["full_refusal"]
+    assert full["f1"] == round(2 * hits / (pred.count("full_refusal") + full["n"]), 3)
+    assert full["f1_ci"][0] < full["f1"] <= full["f1_ci"][1]  # never zero-width, even at 1
     low, high = found["accuracy_3class_ci"]
     assert low < found["accuracy_3class"] < high  # never zero-width
 
