@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.stats.intervals import wilson_share
+from harness.stats.intervals import wilson_interval, wilson_share
 from judges.process.solutions import Solution
 from judges.process.step_judge import StepVerdicts, first_wrong
 from suites.math_answers import answers_match
@@ -26,19 +26,23 @@ def _clustered_ratio(
     num: np.ndarray, den: np.ndarray, n_boot: int = 2000, seed: int = 0
 ) -> dict[str, Any]:
     """sum(num) / sum(den) with a bootstrap CI resampling solutions (steps of one solution
-    are not independent)."""
+    are not independent).
+
+    Where no solution has an error, or every step of every solution is one, every resample
+    gives the same ratio and the bootstrap interval would be zero-width. The interval is
+    then Wilson's with the solutions as the count: clustering shrinks the effective number
+    of steps by the design effect 1 + (m - 1) rho <= m (m steps per solution), so it is
+    never below the number of solutions, and this interval is conservative."""
     n = len(num)
     if n == 0 or den.sum() == 0:
         return {"value": None, "ci_low": None, "ci_high": None, "n": int(den.sum())}
+    value = float(num.sum() / den.sum())
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
     boots = num[idx].sum(axis=1) / np.maximum(den[idx].sum(axis=1), 1)
-    return {
-        "value": float(num.sum() / den.sum()),
-        "ci_low": float(np.quantile(boots, 0.025)),
-        "ci_high": float(np.quantile(boots, 0.975)),
-        "n": int(den.sum()),
-        "solutions": n,
-    }
+    low, high = float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))
+    if low == high:
+        low, high = wilson_interval(value * n, n)
+    return {"value": value, "ci_low": low, "ci_high": high, "n": int(den.sum()), "solutions": n}
 
 
 def process_metrics(

@@ -238,3 +238,16 @@ def test_personas_with_a_judge_panel(tmp_path: Path, scripted) -> None:
     usage = payload["manifest"]["judge_usage"]
     assert [u["judge"] for u in usage[:2]] == ["openai:judge", "openai:twin"]
     assert usage[2]["judge"].startswith("panel(") and len(usage[2]["members"]) == 2
+
+
+def test_personas_that_always_agree_keep_a_spread_interval() -> None:
+    """Every persona gives every prompt the same verdict: the mean spread is 0, and its
+    interval is Wilson's for a mean of values in [0, 1] (the bootstrap would be [0, 0])."""
+    from harness.stats.intervals import wilson_interval
+
+    same = [1.0, 0.0, 1.0, 0.5] * 5
+    stats = persona_statistics({"a": same, "b": same, "c": same}, n_boot=300)
+    spread = stats["mean_spread"]
+    assert spread["value"] == 0.0 and spread["n"] == 20
+    assert (spread["ci_low"], spread["ci_high"]) == pytest.approx(wilson_interval(0, 20))
+    assert spread["ci_high"] > 0.1

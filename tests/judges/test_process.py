@@ -235,3 +235,25 @@ def test_the_generating_model_is_freed_before_judging(tmp_path: Path, scripted) 
         )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert scripted.events == [("create", "m"), ("generate", "m"), ("close", "m")]
+
+
+def test_a_step_error_rate_without_errors_keeps_an_interval() -> None:
+    """No step is wrong in any solution: the bootstrap over solutions has no spread, and the
+    interval is Wilson's with the solutions as the count. Solutions whose steps are all wrong
+    or all right (the most clustered case, true rate 0.03) keep their coverage that way."""
+    import numpy as np
+
+    from harness.stats.intervals import wilson_interval
+    from judges.process.metrics import _clustered_ratio
+
+    steps = np.array([3.0, 5.0, 4.0, 6.0] * 5)
+    none_wrong = _clustered_ratio(np.zeros(20), steps, n_boot=300)
+    assert none_wrong["value"] == 0.0 and none_wrong["n"] == 90
+    assert (none_wrong["ci_low"], none_wrong["ci_high"]) == pytest.approx(wilson_interval(0, 20))
+    rng = np.random.default_rng(0)
+    covered = 0
+    for _ in range(400):
+        wrong = rng.random(20) < 0.03  # a wrong solution has every step wrong
+        found = _clustered_ratio(np.where(wrong, steps, 0.0), steps, n_boot=200)
+        covered += found["ci_low"] <= 0.03 <= found["ci_high"]
+    assert covered / 400 >= 0.9
