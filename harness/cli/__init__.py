@@ -8,40 +8,16 @@ when a canary check detected judge drift and --fail-on-drift was given.
 Each command parses its flags into its job's config and calls the job (harness/jobs/).
 """
 
-# Command modules in the order `harness --help` lists them.
-from harness.cli import (  # noqa: I001
-    run,
-    suites,
-    train,
-    score,
-    judge,
-    serve,
-    winrate,
-    compare,
-    export,
-    audit,
-    dpo_shift,
-    bias_amplification,
-    process,
-    canary,
-)
+from importlib import import_module
+
 from harness.cli.app import app
 
-COMMANDS = (
-    run,
-    suites,
-    train,
-    score,
-    judge,
-    serve,
-    winrate,
-    compare,
-    export,
-    audit,
-    dpo_shift,
-    bias_amplification,
-    process,
-    canary,
+COMMANDS = tuple(
+    import_module(f"harness.cli.{name}")
+    for name in (  # the order `harness --help` lists them in
+        *("run", "suites", "train", "score", "judge", "serve", "winrate", "compare"),
+        *("export", "audit", "dpo_shift", "bias_amplification", "process", "canary"),
+    )
 )
 """The modules whose import registers the commands on `app`."""
 

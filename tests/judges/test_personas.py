@@ -19,6 +19,11 @@ from tests.support.fake_endpoint import FakeEndpoint
 runner = CliRunner()
 
 
+SPLIT_RATES = {"concise": 0.0, "thorough": 100.0, "novice": 50.0, "expert": 50.0, "cautious": 50.0}
+"""Per-persona win rates of the long model when the concise persona always prefers the
+short answer, the thorough one the long, and the other three tie."""
+
+
 def persona_judge(messages: list[dict]) -> str:
     """Prefers the shorter answer for users who want brevity, the longer one for users who
     want detail, and calls a tie for everyone else; no profile: the general judge."""
@@ -60,13 +65,7 @@ def test_compare_reports_win_rates_per_persona(tmp_path: Path, scripted) -> None
     [c] = payload["personas"]["comparisons"]
     assert (c["model_a"], c["model_b"]) == ("base", "long")
     rates = {p: h["win_rate"] for p, h in c["per_persona"].items()}
-    assert rates == {
-        "concise": 0.0,
-        "thorough": 100.0,
-        "novice": 50.0,
-        "expert": 50.0,
-        "cautious": 50.0,
-    }
+    assert rates == SPLIT_RATES
     assert c["flip_rate"]["value"] == 1.0 and c["flip_rate"]["n"] == 12
     assert c["winrate_range"]["value"] == 100.0
     assert (c["winrate_range"]["highest"], c["winrate_range"]["lowest"]) == ("thorough", "concise")
@@ -226,13 +225,7 @@ def test_personas_with_a_judge_panel(tmp_path: Path, scripted) -> None:
     payload = json.loads((out / "winrates.json").read_text())
     [c] = payload["personas"]["comparisons"]
     rates = {p: h["win_rate"] for p, h in c["per_persona"].items()}
-    assert rates == {
-        "concise": 0.0,
-        "thorough": 100.0,
-        "novice": 50.0,
-        "expert": 50.0,
-        "cautious": 50.0,
-    }
+    assert rates == SPLIT_RATES
     rows = [json.loads(line) for line in (out / "personas.jsonl").read_text().splitlines()]
     assert all(len(r["members"]) == 2 for r in rows)
     usage = payload["manifest"]["judge_usage"]
