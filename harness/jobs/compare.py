@@ -32,7 +32,7 @@ from harness.core.paths import check_out_dir, default_store_path
 from harness.core.progress import Progress, SilentProgress
 from harness.core.records import GenerationParams, ItemResult, Sample
 from harness.core.store import ResultsStore
-from harness.engines.base import Engine, EngineConfig, release
+from harness.engines.base import EngineConfig, release
 from harness.engines.factory import create_engine
 from harness.jobs.run import (
     DEFAULT_SCORERS,
@@ -248,40 +248,42 @@ def _generate(
     other, and each engine's model is freed once its last entry is done: one model is
     loaded at a time, as a GPU running vLLM needs (each `vllm.LLM` takes most of it).
     """
-    engine_keys = [f"{e.spec}+{e.adapter}" for e in entries]
-    first = {key: engine_keys.index(key) for key in engine_keys}
-    order = sorted(range(len(entries)), key=lambda i: first[engine_keys[i]])
-    last = {engine_keys[i]: step for step, i in enumerate(order)}
-    engines: dict[str, Engine] = {}
+    groups: dict[str, list[ModelEntry]] = {}
+    for entry in entries:
+        groups.setdefault(f"{entry.spec}+{entry.adapter}", []).append(entry)
     answers: dict[str, list[ItemResult]] = {}
     identities: dict[str, Any] = {}
-    for step, i in enumerate(order):
-        entry, key = entries[i], engine_keys[i]
-        if key not in engines:
-            kind = "outputs" if entry.spec.startswith("outputs:") else config.engine
-            engines[key] = create_engine(
-                kind, EngineConfig(model=entry.spec, adapter=entry.adapter, **config.engine_config)
-            )
-        engine = engines[key]
-        identities[entry.label] = {**engine.identity(), "params": entry.params.model_dump()}
-        have, job_keys, _, _ = generate_stage(
-            engine, store, jobs, replace_n(entry.params), progress
+    for group in groups.values():
+        spec, adapter = group[0].spec, group[0].adapter
+        engine = create_engine(
+            "outputs" if spec.startswith("outputs:") else config.engine,
+            EngineConfig(model=spec, adapter=adapter, **config.engine_config),
         )
-        if last[key] == step:
-            release(engines.pop(key))
-        failed = [
-            f"{s.name}/{smp.id}"
-            for (s, smp), keys in zip(jobs, job_keys, strict=True)
-            if have[keys[0]].finish_reason == "error"
-        ]
-        if failed:
-            raise UserError(
-                f"{entry.label}: generation failed for {len(failed)} item(s), e.g. {failed[0]}; re-run to retry"
-            )
-        answers[entry.label] = [
-            ItemResult(suite.name, sample, 0, keys[0], have[keys[0]], {})
-            for (suite, sample), keys in zip(jobs, job_keys, strict=True)
-        ]
+        try:
+            for entry in group:
+                identities[entry.label] = {
+                    **engine.identity(),
+                    "params": entry.params.model_dump(),
+                }
+                have, job_keys, _, _ = generate_stage(
+                    engine, store, jobs, replace_n(entry.params), progress
+                )
+                failed = [
+                    f"{s.name}/{smp.id}"
+                    for (s, smp), keys in zip(jobs, job_keys, strict=True)
+                    if have[keys[0]].finish_reason == "error"
+                ]
+                if failed:
+                    raise UserError(
+                        f"{entry.label}: generation failed for {len(failed)} item(s), "
+                        f"e.g. {failed[0]}; re-run to retry"
+                    )
+                answers[entry.label] = [
+                    ItemResult(suite.name, sample, 0, keys[0], have[keys[0]], {})
+                    for (suite, sample), keys in zip(jobs, job_keys, strict=True)
+                ]
+        finally:
+            release(engine)
     labels = [e.label for e in entries]  # the report's order, not the generation order
     return {k: answers[k] for k in labels}, {k: identities[k] for k in labels}
 

@@ -4,8 +4,8 @@ No interval here is zero-width because a sample is degenerate: rates use Wilson'
 interval (valid at 0 and n), F1 a Wilson interval mapped from the share of true positives
 among the rows that count (`f1_interval`), win rates from judged pairs a Wilson interval on
 the summed preferences (`share_interval`), and a mean of values with no spread gets no
-interval but a note saying why. Below `FEW` items, findings built on a measure say "too few to tell"
-(`too_few`) instead of stating a result.
+interval but a note saying why. Below `FEW` items, findings built on a measure say "too few
+to tell" (`too_few`) instead of stating a result.
 """
 
 from __future__ import annotations
