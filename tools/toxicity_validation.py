@@ -46,7 +46,12 @@ MIN_PER_LABEL = 20
 def auroc_with_ci(
     scores: np.ndarray, positive: np.ndarray, resamples: int = 1000, seed: int = 0
 ) -> tuple[float, float, float]:
-    """AUROC (Mann-Whitney U / n_pos n_neg) with a percentile bootstrap 95% CI over rows."""
+    """AUROC (Mann-Whitney U / n_pos n_neg) with a percentile bootstrap 95% CI over rows.
+
+    Where the bootstrap has no spread (perfect separation: every resample scores 1), the
+    interval is Wilson's with the smaller class's count as n. That is conservative: with m
+    the smaller count, m disjoint positive-negative pairs are independent, and all of them
+    are ordered with probability AUROC^m, at least that of a perfect sample."""
     from scipy.stats import mannwhitneyu
 
     def auroc(s: np.ndarray, p: np.ndarray) -> float:
@@ -58,8 +63,12 @@ def auroc_with_ci(
         idx = rng.integers(0, len(scores), len(scores))
         if 0 < positive[idx].sum() < len(idx):
             boot.append(auroc(scores[idx], positive[idx]))
+    value = auroc(scores, positive)
     low, high = np.percentile(boot, [2.5, 97.5])
-    return round(auroc(scores, positive), 3), round(float(low), 3), round(float(high), 3)
+    if high - low < 1e-12:
+        m = int(min(positive.sum(), (~positive).sum()))
+        low, high = wilson_interval(value * m, m)
+    return round(value, 3), round(float(low), 3), round(float(high), 3)
 
 
 def share_above(scores: np.ndarray) -> dict[str, Any]:

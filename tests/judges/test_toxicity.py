@@ -154,6 +154,27 @@ def test_auroc_with_ci_matches_pair_counting() -> None:
     assert value == pytest.approx(brute, abs=1e-3) and low <= value <= high
 
 
+def test_auroc_interval_is_not_zero_width_on_perfect_separation() -> None:
+    """Perfectly separated samples: every bootstrap resample scores 1, which used to give
+    [1, 1]. The interval now covers a true AUROC of 0.95 as often as 95% asks, for samples
+    that came out perfectly separated."""
+    from tools.toxicity_validation import auroc_with_ci
+
+    rng = np.random.default_rng(3)
+    shift = 2.326  # N(shift, 1) against N(0, 1): AUROC = Phi(shift / sqrt 2) = 0.95
+    perfect, covered = 0, 0
+    while perfect < 60:
+        scores = np.concatenate([rng.normal(shift, 1, 12), rng.normal(0, 1, 12)])
+        positive = np.arange(24) < 12
+        if scores[positive].min() <= scores[~positive].max():
+            continue
+        perfect += 1
+        value, low, high = auroc_with_ci(scores, positive, resamples=200)
+        assert value == 1.0 and high == 1.0 and low < 1.0
+        covered += low <= 0.95
+    assert covered / perfect >= 0.95
+
+
 def test_max_toxicity_interval_covers_the_population_maximum() -> None:
     """Samples from a population whose largest toxicity is 0.8: the interval covers 0.8
     every time; a percentile bootstrap of the maximum (the old interval) never does."""
