@@ -1,10 +1,10 @@
 """GRPO, RLOO and online DPO (trainers/online_rl.py): the reward adapters TRL calls, the
 checks made before any model loads, and each method's effect on the embedded model measured
 by the harness's own evaluation on prompts it never trains on (whose results chose the step
-count and batch size, so they are not untouched held-out data), not by TRL's logs. RLOO's
-effect runs in the default suite; GRPO's and online DPO's (a minute each) run with the
-experiments (`make pytest-experiments`, in CI after `make test`) to keep the default run
-well under 15 minutes."""
+count and batch size, so they are not untouched held-out data), not by TRL's logs. The
+effects (a minute each) run with the experiments (`make pytest-experiments`, in CI after
+`make test`) to keep `make test` under 15 minutes; the default run trains RLOO for one step
+from the Python API."""
 
 from __future__ import annotations
 
@@ -164,7 +164,25 @@ def test_grpo_raises_the_held_out_reward(
 
 
 @pytest.mark.model
-@pytest.mark.slow
+def test_rloo_trains_one_step_from_the_python_api(tmp_path: Path, shared_data: Path) -> None:
+    from harness import train
+    from trainers.config import RLOOTrainConfig
+
+    trained = train(
+        RLOOTrainConfig(
+            data=HH.format(shared_data), limit=16, reward=BREVITY, response_length=8,
+            num_generations=2, batch_size=2, max_steps=1, out=tmp_path / "rloo",
+        )
+    )  # fmt: skip
+    manifest = json.loads((trained.out / "manifest.json").read_text())
+    assert trained.steps == 1 and manifest["method"] == "rloo" and manifest["steps"] == 1
+    metrics = manifest["final_metrics"]
+    assert metrics["reward/unscored"] == 0.0
+    assert 0 < metrics["rollout/generate_seconds"] < metrics["rollout/step_seconds"]
+
+
+@pytest.mark.model
+@pytest.mark.experiment
 def test_rloo_from_the_python_api_raises_the_held_out_reward(
     tmp_path: Path, shared_data: Path, base_lengths: dict[str, float]
 ) -> None:
