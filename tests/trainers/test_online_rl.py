@@ -3,7 +3,7 @@ checks made before any model loads, and each method's effect on the embedded mod
 by the harness's own evaluation on prompts it never trains on (whose results chose the step
 count and batch size, so they are not untouched held-out data), not by TRL's logs. The
 effects (a minute each) run with the experiments (`make pytest-experiments`, in CI after
-`make test`) to keep `make test` under 15 minutes; the default run trains RLOO for one step
+`make test`) to keep the default run under 15 minutes; the default run trains RLOO one step
 from the Python API."""
 
 from __future__ import annotations
