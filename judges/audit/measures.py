@@ -35,7 +35,7 @@ import numpy as np
 from scipy.stats import norm
 
 from harness.stats.agreement import kappa_with_interval
-from harness.stats.intervals import rate
+from harness.stats.intervals import rate, wilson_interval
 from judges.llm.position_swap import first_slot_choices
 from judges.llm.verdicts import PairItem, PairResult
 from judges.panel.panel import AnyJudge, judges_asked, pairwise
@@ -490,7 +490,12 @@ def measures(items: Sequence[AuditItem], judge: AnyJudge) -> list[dict[str, Any]
 
 def separability(items: Sequence[AuditItem]) -> dict[str, Any] | None:
     """Pairs needed for the judge to show (95% confidence, 80% power) that human-preferred
-    responses beat the others, at the judge's observed preference for them."""
+    responses beat the others, at the judge's observed preference for them.
+
+    Where every preference is the same (a judge that always agreed), the sample shows no
+    spread, and planning from a spread of 0 says one pair is enough however few were seen.
+    The plan then takes the least favourable mean Wilson's interval allows, at the largest
+    spread [0, 1] preferences with that mean can have; too few pairs leave no plan."""
     prefs = [
         it.base.preference if it.pair.human == "B" else 1 - it.base.preference
         for it in items
@@ -498,25 +503,19 @@ def separability(items: Sequence[AuditItem]) -> dict[str, Any] | None:
     ]
     if len(prefs) < 2:
         return None
-    p = float(np.mean(prefs))
+    n, p = len(prefs), float(np.mean(prefs))
     sd = float(np.std(prefs, ddof=1))
-    half = 1.96 * sd / np.sqrt(len(prefs))
-    note = f"judge's mean preference for the human-preferred response: {p:.3f} ± {half:.3f}"
+    seen = "judge's mean preference for the human-preferred response"
+    note = f"{seen}: {p:.3f} ± {1.96 * sd / np.sqrt(n):.3f}"
+    no_plan = {"measure": "separability_n", "value": None, "ci_low": None, "ci_high": None, "n": n}
     if p <= 0.5:
-        return {
-            "measure": "separability_n",
-            "value": None,
-            "ci_low": None,
-            "ci_high": None,
-            "n": len(prefs),
-            "note": f"never: the judge does not prefer the human-preferred responses ({note})",
-        }
-    need = float(np.ceil(((norm.ppf(0.975) + norm.ppf(0.8)) * max(sd, 1e-9) / (p - 0.5)) ** 2))
-    return {
-        "measure": "separability_n",
-        "value": need,
-        "ci_low": None,
-        "ci_high": None,
-        "n": len(prefs),
-        "note": f"pairs needed (95% confidence, 80% power); {note}",
-    }
+        why = "never: the judge does not prefer the human-preferred responses"
+        return {**no_plan, "note": f"{why} ({note})"}
+    if sd == 0:
+        p = wilson_interval(p * n, n)[0]
+        sd = float(np.sqrt(p * (1 - p)))
+        note = f"{seen}: {np.mean(prefs):.3f} on all {n} pairs; planned at {p:.3f} (Wilson's lower bound)"
+        if p <= 0.5:
+            return {**no_plan, "note": f"too few pairs to plan from ({note})"}
+    need = float(np.ceil(((norm.ppf(0.975) + norm.ppf(0.8)) * sd / (p - 0.5)) ** 2))
+    return {**no_plan, "value": need, "note": f"pairs needed (95% confidence, 80% power); {note}"}

@@ -102,6 +102,27 @@ def test_fair_judge_agrees_with_humans_and_ignores_padding() -> None:
     assert m["separability_n"]["value"] is not None and m["separability_n"]["value"] <= 5
 
 
+@pytest.mark.parametrize("n_pairs", [3, 10, 80])
+def test_separability_of_a_judge_that_always_agreed_is_planned_from_wilsons_bound(
+    n_pairs: int,
+) -> None:
+    """Every preference is 1: the sample has no spread, which would plan one pair however
+    few were seen. The plan takes Wilson's lower bound p of the mean at the Bernoulli spread
+    sqrt(p (1 - p)), computed here with scipy's Wilson interval."""
+    from scipy.stats import binomtest, norm
+
+    m, _ = audit(knows_correct, make_pairs(n_pairs))
+    sep = m["separability_n"]
+    n = n_pairs  # one preference a pair, from its two orders
+    assert sep["n"] == n and "on all" in sep["note"] and "± 0.000" not in sep["note"]
+    low = binomtest(n, n).proportion_ci(method="wilson").low
+    if low <= 0.5:
+        assert sep["value"] is None and "too few pairs" in sep["note"]
+    else:
+        z = norm.ppf(0.975) + norm.ppf(0.8)
+        assert sep["value"] == np.ceil((z * np.sqrt(low * (1 - low)) / (low - 0.5)) ** 2) > 1
+
+
 def test_self_preference_and_repeats() -> None:
     pairs = make_pairs(40)
 
