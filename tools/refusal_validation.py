@@ -18,8 +18,8 @@ to its recipe. Every layer is scored on the hand-written held-out sets, on PyRIT
 human-labelled rows (binary) when `pyrit` is installed, and on the hand-labelled real
 answers of other assistants (AlpacaEval's, `--alpaca-eval`; HH-RLHF's, `--hh-rlhf`). For each: 3-class and binary
 accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1 (Wilson's
-interval on TP / (TP + FP + FN), mapped to F1); a reliability table of `refusal_score` (the probability of a refusal of any kind)
-against the observed share of refusals; and throughput. Only the prompt and answer texts
+interval on TP / (TP + FP + FN), mapped to F1); a reliability table of `refusal_score`
+(the probability of a refusal of any kind) against the observed share of refusals; and throughput. Only the prompt and answer texts
 are read: never XSTest's type or safe/unsafe label. Prints JSON; `--out` also writes it.
 """
 

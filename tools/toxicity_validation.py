@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.stats.intervals import wilson_interval
+from harness.stats.intervals import percentile_or_wilson, wilson_interval
 from judges.scorers.toxicity import THRESHOLD, ToxicityModel, load_detoxify, predict
 
 DATA = Path(__file__).parent / "toxicity_data"
@@ -64,11 +64,8 @@ def auroc_with_ci(
         if 0 < positive[idx].sum() < len(idx):
             boot.append(auroc(scores[idx], positive[idx]))
     value = auroc(scores, positive)
-    low, high = np.percentile(boot, [2.5, 97.5])
-    if high - low < 1e-12:
-        m = int(min(positive.sum(), (~positive).sum()))
-        low, high = wilson_interval(value * m, m)
-    return round(value, 3), round(float(low), 3), round(float(high), 3)
+    low, high = percentile_or_wilson(boot, value, int(min(positive.sum(), (~positive).sum())))
+    return round(value, 3), round(low, 3), round(high, 3)
 
 
 def share_above(scores: np.ndarray) -> dict[str, Any]:

@@ -73,6 +73,20 @@ def share_interval(outcomes: Sequence[float], confidence: float = 0.95) -> tuple
     return wilson_interval(float(values.sum()), len(values), confidence)
 
 
+def percentile_or_wilson(
+    resamples: Sequence[float] | np.ndarray, value: float, n: int
+) -> tuple[float, float]:
+    """The 95% percentile interval of bootstrap resamples of a share in [0, 1]; where they
+    have no spread (a degenerate sample: every resample the same), Wilson's interval for
+    `value` as a share of `n` instead, so the interval is never zero-width. `n` is the count
+    the sample vouches for, chosen by the caller so that the fallback is conservative (the
+    independent units: solutions, not their steps)."""
+    low, high = np.quantile(np.asarray(resamples, dtype=float), [0.025, 0.975])
+    if low == high:
+        return wilson_interval(value * n, n)
+    return float(low), float(high)
+
+
 def wilson_share(k: float, n: int) -> dict[str, float]:
     """k of n as `{value, ci_low, ci_high, n}` with the Wilson 95% interval (JSON reports)."""
     low, high = wilson_interval(k, n)

@@ -514,7 +514,8 @@ def separability(items: Sequence[AuditItem]) -> dict[str, Any] | None:
     if sd == 0:
         p = wilson_interval(p * n, n)[0]
         sd = float(np.sqrt(p * (1 - p)))
-        note = f"{seen}: {np.mean(prefs):.3f} on all {n} pairs; planned at {p:.3f} (Wilson's lower bound)"
+        note = f"{seen}: {np.mean(prefs):.3f} on all {n} pairs; planned at {p:.3f}"
+        note += " (Wilson's lower bound)"
         if p <= 0.5:
             return {**no_plan, "note": f"too few pairs to plan from ({note})"}
     need = float(np.ceil(((norm.ppf(0.975) + norm.ppf(0.8)) * sd / (p - 0.5)) ** 2))

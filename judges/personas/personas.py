@@ -33,7 +33,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from harness.core.errors import UserError
-from harness.stats.intervals import share_interval, wilson_share
+from harness.stats.intervals import percentile_or_wilson, wilson_share
 from harness.stats.winrate import head_to_head
 from judges.llm.verdicts import PairItem, PairResult
 from judges.panel.panel import AnyJudge, pairwise
@@ -181,16 +181,9 @@ def persona_statistics(
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, n, size=(n_boot, n))
     spread = m.max(axis=0) - m.min(axis=0)
-    boot_spread = spread[idx].mean(axis=1)
-    low, high = np.quantile(boot_spread, [0.025, 0.975])
-    if low == high:  # every prompt's spread is the same (all 0 when the personas agree):
-        low, high = share_interval(spread)  # Wilson's for a mean of values in [0, 1]
-    out["mean_spread"] = {
-        "value": float(spread.mean()),
-        "ci_low": float(low),
-        "ci_high": float(high),
-        "n": n,
-    }
+    # All 0 when the personas agree: then Wilson's for a mean of values in [0, 1].
+    low, high = percentile_or_wilson(spread[idx].mean(axis=1), float(spread.mean()), n)
+    out["mean_spread"] = {"value": float(spread.mean()), "ci_low": low, "ci_high": high, "n": n}
     out["winrate_range"] = winrate_range(m, names, n_perm=n_boot, seed=seed)
     out["agreement"] = {
         a: {b: float((verdicts[i] == verdicts[j]).mean()) for j, b in enumerate(names)}

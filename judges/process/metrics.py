@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.stats.intervals import wilson_interval, wilson_share
+from harness.stats.intervals import percentile_or_wilson, wilson_share
 from judges.process.solutions import Solution
 from judges.process.step_judge import StepVerdicts, first_wrong
 from suites.math_answers import answers_match
@@ -39,9 +39,7 @@ def _clustered_ratio(
     value = float(num.sum() / den.sum())
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))
     boots = num[idx].sum(axis=1) / np.maximum(den[idx].sum(axis=1), 1)
-    low, high = float(np.quantile(boots, 0.025)), float(np.quantile(boots, 0.975))
-    if low == high:
-        low, high = wilson_interval(value * n, n)
+    low, high = percentile_or_wilson(boots, value, n)
     return {"value": value, "ci_low": low, "ci_high": high, "n": int(den.sum()), "solutions": n}
 
 

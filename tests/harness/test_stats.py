@@ -148,3 +148,17 @@ def test_bradley_terry_on_three_tied_prompts_states_no_interval_or_rank() -> Non
     rows = {r["model"]: r for r in bradley_terry(["base", "m"], mixed, reference="base").table()}
     assert rows["m"]["ci_low"] < rows["m"]["rating"] < rows["m"]["ci_high"]
     assert rows["m"]["note"] is None and rows["m"]["rank"] == rows["base"]["rank"] == 1
+
+
+def test_percentile_or_wilson_falls_back_only_when_the_resamples_have_no_spread() -> None:
+    import numpy as np
+
+    from harness.stats.intervals import percentile_or_wilson
+
+    spread = np.random.default_rng(0).uniform(0.2, 0.4, 500)
+    assert percentile_or_wilson(spread, 0.3, 20) == pytest.approx(
+        tuple(np.quantile(spread, [0.025, 0.975]))
+    )
+    low, high = percentile_or_wilson([1.0] * 200, 1.0, 12)
+    ci = binomtest(12, 12).proportion_ci(method="wilson")
+    assert (low, high) == pytest.approx((ci.low, ci.high)) and low < high

