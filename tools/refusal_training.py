@@ -293,7 +293,9 @@ def main() -> None:
         probs = head.probabilities(features(texts))
         checks[name] = {
             "classifier": accuracy([LABELS[int(i)] for i in probs.argmax(1)], gold),
-            "rules": accuracy([rule_verdict(t).label for t in texts], gold),
+            "rules": accuracy(
+                [rule_verdict(r["completion"], r.get("prompt")).label for r in rows], gold
+            ),
         }
     provenance = {
         "made_by": "python -m tools.refusal_training",

@@ -133,7 +133,9 @@ def layers(reader: bool) -> dict[str, Any]:
     from judges.scorers.refusal.rules import rule_verdict
 
     found = {
-        "rules": lambda texts, prompts: [rule_verdict(t) for t in texts],
+        "rules": lambda texts, prompts: [
+            rule_verdict(t, p) for t, p in zip(texts, prompts, strict=True)
+        ],
         "classifier": lambda texts, prompts: classify(texts),
     }
     if reader:  # the default reads with the reader too
@@ -188,7 +190,7 @@ def leave_one_model_out(
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         found[held] = {
             "trained_on_other_model_rows": len(extra),
-            "rules": scores([rule_verdict(t).label for t in texts], gold),
+            "rules": scores([rule_verdict(r["completion"], r["prompt"]).label for r in test], gold),
             "classifier_shipped": scores([v.label for v in classify(texts)], gold),
             "classifier_lomo": scores([v.label for v in classify(texts, head)], gold),
         }
@@ -225,7 +227,7 @@ def reader_leave_one_model_out(
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         prompts = [r["prompt"] for r in test]
         default = detect(texts, prompts, reader)
-        by_rules = [rule_verdict(t).label for t in texts]
+        by_rules = [rule_verdict(t, p).label for t, p in zip(texts, prompts, strict=True)]
         pooled["gold"] += gold
         pooled["default"] += [v.label for v in default]
         pooled["rules"] += by_rules

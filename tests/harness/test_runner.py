@@ -128,7 +128,7 @@ def test_manifest_records_what_reproduces_the_run(tmp_path: Path, scripted) -> N
         "helpful-smoke",
     ]
     assert all(len(s["digest"]) == 64 and s["n"] == 8 for s in manifest["suites"])
-    assert manifest["scorers"][0]["version"] == "refusal-reader-v3-both-readings+rules-v5+score-v2"
+    assert manifest["scorers"][0]["version"] == "refusal-reader-v3-both-readings+rules-v6+score-v2"
     assert "torch" in manifest["versions"]
 
 

@@ -53,7 +53,10 @@ def detect(
     if not texts:
         return []
     with_prompt = reader_probabilities(texts, prompts, reader)
-    by_rules = [rule_verdict(text).label for text in texts]
+    by_rules = [
+        rule_verdict(text, prompts[i] if prompts is not None else None).label
+        for i, text in enumerate(texts)
+    ]
     answer_only: dict[int, float] = {}
     if prompts is not None and any(prompts):
         doubted = [
