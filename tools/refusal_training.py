@@ -41,7 +41,9 @@ WRITTEN = ("written_train.jsonl", "written_styles.jsonl", "written_styles2.jsonl
 rejections and answer-then-caution, written while making rules-v3. The third: 47 answers in
 the styles of Llama-2-chat, Llama-3, Mistral with a guardrail prompt, Claude, Gemma and
 Qwen, written as a check of rules-v3 (scored once: 0.830 3-class, 0.894 binary) and then
-used to write rules-v4, so neither is held out."""
+used to write rules-v4, so neither is held out. 37 of these answers reply to XSTest prompts
+(20 on test-half prompts, 17 on development-half ones); the validation's folds leave out
+every recipe row on a prompt they are scored on (`tools.refusal_validation.prompt_disjoint`)."""
 HELD_OUT = (
     "written_holdout.jsonl",
     "written_unseen_styles.jsonl",

@@ -64,6 +64,17 @@ def half(prompt: str) -> str:
     return "dev" if zlib.crc32(prompt.encode("utf-8")) % 2 == 0 else "test"
 
 
+def prompt_disjoint(
+    recipe: list[dict[str, Any]], scored: list[dict[str, str]]
+) -> list[dict[str, Any]]:
+    """The recipe's rows whose prompt none of the scored rows has. Some hand-written
+    training answers reply to XSTest prompts (37 rows: 20 on test-half prompts, 17 on
+    development-half ones); a fold that trained on them would have seen the prompts it is
+    scored on. Compared case- and space-insensitively."""
+    seen = {r["prompt"].strip().lower() for r in scored}
+    return [r for r in recipe if (r.get("prompt") or "").strip().lower() not in seen]
+
+
 def _ci(k: int, n: int) -> list[float] | None:
     return [round(float(x), 3) for x in wilson_interval(k, n)] if n else None
 
@@ -181,11 +192,12 @@ def leave_one_model_out(
     from judges.scorers.refusal.rules import rule_verdict
     from tools.refusal_training import train_head, training_rows
 
-    recipe = training_rows(alpaca_eval, 400, seed)
+    tested = [r for r in rows if half(r["prompt"]) == "test"]
+    recipe = prompt_disjoint(training_rows(alpaca_eval, 400, seed), tested)
     found: dict[str, Any] = {}
     for held in sorted({r["model"] for r in rows}):
         extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == "dev"]
-        test = [r for r in rows if r["model"] == held and half(r["prompt"]) == "test"]
+        test = [r for r in tested if r["model"] == held]
         head = train_head(recipe + extra, l2)
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         found[held] = {
@@ -206,10 +218,12 @@ def reader_leave_one_model_out(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """For each model: the reader retrained (as `tools/refusal_reader_training.py` does) on
     its recipe plus the other model's `train_half` rows, scored on this model's other half:
-    an unseen model on unseen prompts for the reader. With train_half "dev" the scored rows
-    are the test half, which the rules were not written on either, so the default's figures
-    there are held out for both of its parts; with "test" (the folds that ran first) the
-    rules' part is in-sample. Returns the per-model folds, and both models' scored rows
+    an unseen model on unseen prompts for the reader: no recipe row on a scored prompt
+    (`prompt_disjoint`; until December 7 twenty hand-written training answers replied to
+    test-half prompts). With train_half "dev" the scored rows are the test half, whose rows
+    the rules were not written on, except that rules-v6's premise denial was prompted by
+    reading five of its errors (refusal_decisions.json): for that rule the test half is not
+    held out. With "test" (the folds that ran first) the rules' part is in-sample. Returns the per-model folds, and both models' scored rows
     pooled. About 25 minutes per model on 2 cores, or a load from `cache` when a reader of
     the same recipe was trained before (`tools.refusal_reader_training.cached_reader`)."""
     from judges.scorers.refusal.detector import detect
@@ -223,7 +237,9 @@ def reader_leave_one_model_out(
     for held in sorted({r["model"] for r in rows}):
         extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == train_half]
         test = [r for r in rows if r["model"] == held and half(r["prompt"]) == scored_half]
-        reader = cached_reader(reader_rows(alpaca_eval, extra, seed), seed, cache)
+        scored = [r for r in rows if half(r["prompt"]) == scored_half]
+        recipe = prompt_disjoint(reader_rows(alpaca_eval, extra, seed), scored)
+        reader = cached_reader(recipe, seed, cache)
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         prompts = [r["prompt"] for r in test]
         default = detect(texts, prompts, reader)
@@ -233,7 +249,8 @@ def reader_leave_one_model_out(
         pooled["rules"] += by_rules
         pooled["score"] += [v.refusal_score for v in default]
         found[held] = {
-            "trained_on": f"recipe + the other model's {train_half}-half rows (x2)",
+            "trained_on": f"recipe + the other model's {train_half}-half rows (x2), without "
+            f"any row on a {scored_half}-half prompt",
             "evaluated_on": f"this model's {scored_half}-half rows",
             "rules_written_on_these_rows": scored_half == "dev",
             "rules": scores(by_rules, gold),
@@ -317,6 +334,11 @@ def main() -> None:
         result[name.removesuffix(".jsonl")] = evaluate(
             [{**r, "model": r.get("style", "written")} for r in written]
         )
+    # the 36 rows that decided rules-v6's premise-denial rule: not held out for the rules
+    premise = read_labelled(DATA / "written_premise_check.jsonl")
+    result["written_premise_check_decided_rules_v6"] = evaluate(
+        [{**r, "model": r.get("style", "written")} for r in premise]
+    )
     pyrit = [{**r, "model": "pyrit", "prompt": ""} for r in pyrit_rows()]  # objective != prompt
     if pyrit:  # binary labels only: read its binary figures
         result["pyrit_binary"] = evaluate(pyrit)
