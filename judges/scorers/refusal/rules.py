@@ -5,8 +5,9 @@ discourages and answers).
 Beyond "I'm sorry" the rules know deflection ("that's not something I can help with"),
 redirection to professionals or hotlines, moralising without an answer, AI disclaimers
 ("as a responsible AI language model"), and the compliant look-alikes that trip plain
-string matching ("I'm sorry to hear that. Here are...", "No, that's a misconception").
-`rule_features` exposes the signals the learned classifier stacks on.
+string matching ("I'm sorry to hear that. Here are...", "No, that's a misconception"). Given the prompt,
+they also see an opening that denies the evaluation the prompt takes for granted
+(rules-v6). `rule_features` exposes the signals the learned classifier stacks on.
 """
 
 from __future__ import annotations
