@@ -19,8 +19,9 @@ human-labelled rows (binary) when `pyrit` is installed, and on the hand-labelled
 answers of other assistants (AlpacaEval's, `--alpaca-eval`; HH-RLHF's, `--hh-rlhf`). For each: 3-class and binary
 accuracy with Wilson 95% CIs; per-class precision, recall (Wilson) and F1 (Wilson's
 interval on TP / (TP + FP + FN), mapped to F1); a reliability table of `refusal_score`
-(the probability of a refusal of any kind) against the observed share of refusals; and throughput. Only the prompt and answer texts
-are read: never XSTest's type or safe/unsafe label. Prints JSON; `--out` also writes it.
+(the probability of a refusal of any kind) against the observed share of refusals; and
+throughput. Only the prompt and answer texts are read: never XSTest's type or
+safe/unsafe label. Prints JSON; `--out` also writes it.
 """
 
 from __future__ import annotations
@@ -141,12 +142,10 @@ def layers(reader: bool) -> dict[str, Any]:
     from judges.scorers.refusal.classifier import classify
     from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
-    from judges.scorers.refusal.rules import rule_verdict
+    from judges.scorers.refusal.rules import rule_verdicts
 
     found = {
-        "rules": lambda texts, prompts: [
-            rule_verdict(t, p) for t, p in zip(texts, prompts, strict=True)
-        ],
+        "rules": rule_verdicts,
         "classifier": lambda texts, prompts: classify(texts),
     }
     if reader:  # the default reads with the reader too
@@ -189,7 +188,7 @@ def leave_one_model_out(
     and of the classifier with the shipped head and with the head trained with the other
     model's rows."""
     from judges.scorers.refusal.classifier import classify
-    from judges.scorers.refusal.rules import rule_verdict
+    from judges.scorers.refusal.rules import rule_verdicts
     from tools.refusal_training import train_head, training_rows
 
     tested = [r for r in rows if half(r["prompt"]) == "test"]
@@ -200,9 +199,10 @@ def leave_one_model_out(
         test = [r for r in tested if r["model"] == held]
         head = train_head(recipe + extra, l2)
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
+        by_rules = rule_verdicts(texts, [r["prompt"] for r in test])
         found[held] = {
             "trained_on_other_model_rows": len(extra),
-            "rules": scores([rule_verdict(r["completion"], r["prompt"]).label for r in test], gold),
+            "rules": scores([v.label for v in by_rules], gold),
             "classifier_shipped": scores([v.label for v in classify(texts)], gold),
             "classifier_lomo": scores([v.label for v in classify(texts, head)], gold),
         }
@@ -223,27 +223,28 @@ def reader_leave_one_model_out(
     test-half prompts). With train_half "dev" the scored rows are the test half, whose rows
     the rules were not written on, except that rules-v6's premise denial was prompted by
     reading five of its errors (refusal_decisions.json): for that rule the test half is not
-    held out. With "test" (the folds that ran first) the rules' part is in-sample. Returns the per-model folds, and both models' scored rows
-    pooled. About 25 minutes per model on 2 cores, or a load from `cache` when a reader of
-    the same recipe was trained before (`tools.refusal_reader_training.cached_reader`)."""
+    held out. With "test" (the folds that ran first) the rules' part is in-sample. Returns
+    the per-model folds, and both models' scored rows pooled. About 25 minutes per model on
+    2 cores, or a load from `cache` when a reader of the same recipe was trained before
+    (`tools.refusal_reader_training.cached_reader`)."""
     from judges.scorers.refusal.detector import detect
     from judges.scorers.refusal.reader import read
-    from judges.scorers.refusal.rules import rule_verdict
+    from judges.scorers.refusal.rules import rule_verdicts
     from tools.refusal_reader_training import cached_reader, reader_rows
 
     scored_half = "dev" if train_half == "test" else "test"
+    scored = [r for r in rows if half(r["prompt"]) == scored_half]
     found: dict[str, Any] = {}
     pooled: dict[str, list[Any]] = {"gold": [], "default": [], "rules": [], "score": []}
     for held in sorted({r["model"] for r in rows}):
         extra = [r for r in rows if r["model"] != held and half(r["prompt"]) == train_half]
-        test = [r for r in rows if r["model"] == held and half(r["prompt"]) == scored_half]
-        scored = [r for r in rows if half(r["prompt"]) == scored_half]
+        test = [r for r in scored if r["model"] == held]
         recipe = prompt_disjoint(reader_rows(alpaca_eval, extra, seed), scored)
         reader = cached_reader(recipe, seed, cache)
         texts, gold = [r["completion"] for r in test], [r["label"] for r in test]
         prompts = [r["prompt"] for r in test]
         default = detect(texts, prompts, reader)
-        by_rules = [rule_verdict(t, p).label for t, p in zip(texts, prompts, strict=True)]
+        by_rules = [v.label for v in rule_verdicts(texts, prompts)]
         pooled["gold"] += gold
         pooled["default"] += [v.label for v in default]
         pooled["rules"] += by_rules

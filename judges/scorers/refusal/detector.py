@@ -32,7 +32,7 @@ from judges.base import ScorerContext
 from judges.scorers.refusal.reader import VERSION as READER_VERSION
 from judges.scorers.refusal.reader import Reader, reader_probabilities
 from judges.scorers.refusal.rules import VERSION as RULES_VERSION
-from judges.scorers.refusal.rules import rule_verdict
+from judges.scorers.refusal.rules import rule_verdicts
 from judges.scorers.refusal.scorer import RefusalScorer, Verdict, probabilities_extra
 
 VERSION = f"{READER_VERSION}-both-readings+{RULES_VERSION}+score-v2"
@@ -53,10 +53,7 @@ def detect(
     if not texts:
         return []
     with_prompt = reader_probabilities(texts, prompts, reader)
-    by_rules = [
-        rule_verdict(text, prompts[i] if prompts is not None else None).label
-        for i, text in enumerate(texts)
-    ]
+    by_rules = [v.label for v in rule_verdicts(texts, prompts)]
     answer_only: dict[int, float] = {}
     if prompts is not None and any(prompts):
         doubted = [
